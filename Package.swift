@@ -1,0 +1,151 @@
+// swift-tools-version: 6.1
+//
+// Gatehouse — an email security gateway.
+//
+// The targets follow the mail path. Pure cores (no I/O, no channel code) sit at the
+// bottom; the node wires them to SwiftNIO; the `gatehouse` executable is the only
+// entry point.
+//
+//   GatehouseCore   addresses, reply codes, networks, relay rules, limits (pure)
+//   SMTPProtocol    SMTP grammar, line and data framing, session state machine (pure, ByteBuffer only)
+//   MIME            message parsing and unpacking (pure)
+//   Spool           the durable queue on disk: the one way in, queue states, integrity
+//   Configuration   the versioned, validated node configuration document (YAML)
+//   Node            listeners, TLS, sessions, users: the SMTP server on SwiftNIO
+//   gatehouse       the command-line tool
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "gatehouse",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gatehouse", targets: ["gatehouse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // MARK: Pure cores
+        .target(
+            name: "GatehouseCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SMTPProtocol",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive"),
+        .target(
+            name: "MIME",
+            dependencies: ["CArchive"],
+            swiftSettings: strict
+        ),
+
+        // MARK: Storage and configuration
+        .target(
+            name: "Spool",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Configuration",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: The node
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
+        .target(
+            name: "Node",
+            dependencies: [
+                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "CCrypt",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "gatehouse",
+            dependencies: [
+                "Node", "Configuration", "Spool", "GatehouseCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // libFuzzer entry points, built by scripts/fuzz with -sanitize=fuzzer.
+        .executableTarget(
+            name: "SMTPCommandFuzzer",
+            dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/SMTPCommandFuzzer",
+            swiftSettings: strict
+        ),
+
+        // MARK: Tests (mirroring Sources/)
+        .testTarget(
+            name: "GatehouseCoreTests",
+            dependencies: ["GatehouseCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "SMTPProtocolTests",
+            dependencies: [
+                "SMTPProtocol", "GatehouseCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "MIMETests",
+            dependencies: ["MIME", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "SpoolTests",
+            dependencies: ["Spool", "GatehouseCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "ConfigurationTests",
+            dependencies: ["Configuration", "GatehouseCore"]
+        ),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "Node", "Configuration", "Spool", "SMTPProtocol", "GatehouseCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,347 @@
+// YAMLConfigurationReader.swift — reads the node configuration from YAML (Yams) and validates it.
+//
+// Every key is documented in docs/configuration.md. Unknown keys, wrong types and bad values are
+// refused with the full key path, so a typo never silently falls back to a default.
+
+import GatehouseCore
+import Yams
+
+public enum YAMLConfigurationReader {
+    /// Parses and validates a YAML document.
+    public static func read(yaml: String, hostname: String) throws(ConfigurationError) -> NodeConfiguration {
+        let root: Yams.Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) ?? Yams.compose(yaml: "{}") else { throw ConfigurationError(key: "", "empty document") }
+            root = node
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(key: "", "not valid YAML: \(error)")
+        }
+        guard root.mapping != nil else { throw ConfigurationError(key: "", "the document must be a mapping") }
+        return try build(Mapping(root, path: ""), hostname)
+    }
+
+    static func build(_ top: Mapping, _ defaultHostname: String) throws(ConfigurationError) -> NodeConfiguration {
+        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners"])
+        var config = NodeConfiguration.embeddedDefault(hostname: defaultHostname)
+        config.version = try top.int("version", in: 1...Int(Int32.max)) ?? 1
+
+        if let node = try top.mapping("node") {
+            try node.allow(["hostname"])
+            if let hostname = try node.string("hostname") {
+                guard MailDomain(parsing: Substring(hostname), allowUTF8: false)?.name != nil else {
+                    throw ConfigurationError(key: node.key("hostname"), "not a valid host name")
+                }
+                config.hostname = hostname
+            }
+        }
+        if let domains = try top.mapping("domains") {
+            try domains.allow(["internal"])
+            if let list = try domains.strings("internal") {
+                var set = Set<String>()
+                for (i, d) in list.enumerated() {
+                    guard let name = MailDomain(parsing: Substring(d), allowUTF8: true)?.name else {
+                        throw ConfigurationError(key: domains.key("internal") + "[\(i)]", "not a valid domain: \(d)")
+                    }
+                    set.insert(name)
+                }
+                config.internalDomains = set
+            }
+        }
+        if let recipients = try top.mapping("recipients") {
+            try recipients.allow(["addresses", "file"])
+            var valid = Set<String>()
+            for (i, a) in (try recipients.strings("addresses") ?? []).enumerated() {
+                guard let normal = normalisedAddress(a) else {
+                    throw ConfigurationError(key: recipients.key("addresses") + "[\(i)]", "not a valid address: \(a)")
+                }
+                valid.insert(normal)
+            }
+            if let file = try recipients.string("file") {
+                let text: String
+                do { text = try readTextFile(file) } catch {
+                    throw ConfigurationError(key: recipients.key("file"), "cannot read \(file): \(error)")
+                }
+                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let entry = String(line).trimmed(of: " \t\r")
+                    if entry.isEmpty || entry.hasPrefix("#") { continue }
+                    guard let normal = normalisedAddress(entry) else {
+                        throw ConfigurationError(key: recipients.key("file"), "\(file) line \(n + 1): not a valid address")
+                    }
+                    valid.insert(normal)
+                }
+            }
+            config.validRecipients = valid
+        }
+        if let tls = try top.mapping("tls") {
+            try tls.allow(["certificate", "key"])
+            config.certificatePath = try tls.string("certificate")
+            config.keyPath = try tls.string("key")
+            if (config.certificatePath == nil) != (config.keyPath == nil) {
+                throw ConfigurationError(key: tls.path, "certificate and key must be given together")
+            }
+        }
+        if let spool = try top.mapping("spool") {
+            try spool.allow(["minimum_free_space"])
+            if let free = try spool.size("minimum_free_space") { config.minimumFreeSpace = Int64(free) }
+        }
+        if let log = try top.mapping("log") {
+            try log.allow(["file"])
+            config.logFile = try log.string("file")
+        }
+        if let listeners = try top.sequence("listeners") {
+            var result: [ListenerConfiguration] = []
+            var names = Set<String>()
+            var addresses = Set<String>()
+            for item in listeners {
+                let listener = try readListener(item)
+                guard names.insert(listener.name).inserted else {
+                    throw ConfigurationError(key: item.key("name"), "duplicate listener name \(listener.name)")
+                }
+                guard addresses.insert("\(listener.host):\(listener.port)").inserted else {
+                    throw ConfigurationError(key: item.key("address"), "two listeners on \(listener.host):\(listener.port)")
+                }
+                result.append(listener)
+            }
+            config.listeners = result
+        }
+        guard !config.listeners.isEmpty else { throw ConfigurationError(key: "listeners", "at least one listener is needed") }
+        return config
+    }
+
+    static func readListener(_ m: Mapping) throws(ConfigurationError) -> ListenerConfiguration {
+        try m.allow(["name", "role", "address", "tls", "auth", "proxy_protocol", "balancers", "allow", "deny", "exempt",
+                     "relay_networks", "relay_foreign_senders", "banner", "greet_delay", "limits"])
+        guard let name = try m.string("name"), !name.isEmpty else { throw ConfigurationError(key: m.key("name"), "required") }
+        guard let roleText = try m.string("role") else { throw ConfigurationError(key: m.key("role"), "required") }
+        guard let role = ListenerRole(rawValue: roleText) else {
+            throw ConfigurationError(key: m.key("role"), "must be one of inbound, outbound, submission, application")
+        }
+        guard let address = try m.string("address") else { throw ConfigurationError(key: m.key("address"), "required") }
+        guard let (host, port) = parseHostPort(address) else {
+            throw ConfigurationError(key: m.key("address"), "must be HOST:PORT (IPv6 as [ADDR]:PORT)")
+        }
+        let tls = try m.enumeration("tls", TLSMode.self) ?? (role == .submission ? .starttlsRequired : .starttls)
+        let auth = try m.enumeration("auth", AuthMode.self) ?? (role == .submission ? .required : .off)
+        if auth != .off && tls == .none {
+            throw ConfigurationError(key: m.key("auth"), "authentication needs TLS (tls must not be none)")
+        }
+        var limits = ListenerLimits()
+        if let l = try m.mapping("limits") {
+            try l.allow(["sessions", "sessions_per_client", "connections_per_minute_per_client", "messages_per_minute_per_client",
+                         "message_size", "recipients", "command_timeout", "data_timeout", "errors", "line_length",
+                         "command_line_length"])
+            limits.sessions = try l.int("sessions", in: 1...1_000_000) ?? limits.sessions
+            limits.sessionsPerClient = try l.int("sessions_per_client", in: 1...1_000_000) ?? limits.sessionsPerClient
+            limits.connectionsPerMinutePerClient = try l.int("connections_per_minute_per_client", in: 1...10_000_000) ?? limits.connectionsPerMinutePerClient
+            limits.messagesPerMinutePerClient = try l.int("messages_per_minute_per_client", in: 1...10_000_000) ?? limits.messagesPerMinutePerClient
+            limits.messageSize = try l.size("message_size").map { v throws(ConfigurationError) -> Int in
+                guard v >= 1024, v <= 4 << 30 else { throw ConfigurationError(key: l.key("message_size"), "must be between 1KB and 4GB") }
+                return v
+            } ?? limits.messageSize
+            limits.recipients = try l.int("recipients", in: 1...100_000) ?? limits.recipients
+            limits.commandTimeout = try l.duration("command_timeout") ?? limits.commandTimeout
+            limits.dataTimeout = try l.duration("data_timeout") ?? limits.dataTimeout
+            limits.errors = try l.int("errors", in: 1...1000) ?? limits.errors
+            limits.lineLength = try l.int("line_length", in: 100...1_000_000) ?? limits.lineLength
+            limits.commandLineLength = try l.int("command_line_length", in: 512...65_536) ?? limits.commandLineLength
+        }
+        return ListenerConfiguration(
+            name: name, role: role, host: host, port: port, tls: tls, auth: auth,
+            proxyProtocol: try m.bool("proxy_protocol") ?? false,
+            balancers: try m.networks("balancers"),
+            acl: ConnectionACL(allow: try m.networks("allow"), deny: try m.networks("deny"), exempt: try m.networks("exempt")),
+            relayNetworks: try m.networks("relay_networks"),
+            relayForeignSenders: try m.bool("relay_foreign_senders") ?? false,
+            banner: try m.string("banner") ?? "ESMTP Gatehouse",
+            greetDelay: try m.duration("greet_delay") ?? 0,
+            limits: limits)
+    }
+
+    static func normalisedAddress(_ text: String) -> String? {
+        guard case .mailbox(let mailbox, let route)? = try? Path.parse(Substring(text), allowUTF8: true, allowNull: false, allowPostmaster: false),
+              route.isEmpty else { return nil }
+        return mailbox.description.lowercased()
+    }
+
+    /// `127.0.0.1:25`, `[::1]:25`, `*:25` (all IPv4 addresses), `[::]:25`.
+    public static func parseHostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "*" { host = "0.0.0.0" }
+        guard IPAddress(parsing: host) != nil else { return nil }
+        return (host, port)
+    }
+}
+
+extension String {
+    func trimmed(of set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// Reads a small text file (configuration inputs), bounded at 64 MiB.
+func readTextFile(_ path: String) throws -> String {
+    guard let file = fopen(path, "r") else { throw ConfigurationError(key: "", "cannot open") }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, file)
+        if n == 0 { break }
+        bytes += buffer[0..<n]
+        if bytes.count > 64 << 20 { throw ConfigurationError(key: "", "file too large") }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A YAML mapping with its key path, for typed reads with precise errors.
+struct Mapping {
+    let node: Yams.Node
+    let path: String
+
+    init(_ node: Yams.Node, path: String) {
+        self.node = node
+        self.path = path
+    }
+
+    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    func value(_ name: String) -> Yams.Node? {
+        node.mapping?[Yams.Node(name)]
+    }
+
+    /// Refuses keys outside `known`.
+    func allow(_ known: Set<String>) throws(ConfigurationError) {
+        guard let mapping = node.mapping else { throw ConfigurationError(key: path, "must be a mapping") }
+        for (k, _) in mapping {
+            guard let name = k.string else { throw ConfigurationError(key: path, "keys must be strings") }
+            guard known.contains(name) else {
+                throw ConfigurationError(key: key(name), "unknown key (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func string(_ name: String) throws(ConfigurationError) -> String? {
+        guard let v = value(name) else { return nil }
+        guard case .scalar(let scalar) = v else { throw ConfigurationError(key: key(name), "must be a string") }
+        return scalar.string
+    }
+
+    func bool(_ name: String) throws(ConfigurationError) -> Bool? {
+        guard let v = value(name) else { return nil }
+        guard let b = v.bool else { throw ConfigurationError(key: key(name), "must be true or false") }
+        return b
+    }
+
+    func int(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let v = value(name) else { return nil }
+        guard let i = v.int else { throw ConfigurationError(key: key(name), "must be a whole number") }
+        guard range.contains(i) else { throw ConfigurationError(key: key(name), "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return i
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ name: String, _ type: E.Type) throws(ConfigurationError) -> E? where E.RawValue == String {
+        guard let text = try string(name) else { return nil }
+        guard let e = E(rawValue: text) else {
+            throw ConfigurationError(key: key(name), "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return e
+    }
+
+    /// A size: a number of bytes, or a number with KB, MB, GB (powers of 1024; KiB/MiB/GiB accepted).
+    func size(_ name: String) throws(ConfigurationError) -> Int? {
+        guard let v = value(name) else { return nil }
+        if let i = v.int, i >= 0 { return i }
+        guard let text = v.string, let parsed = Mapping.parseSize(text) else {
+            throw ConfigurationError(key: key(name), "must be a size such as 52428800, 50MB or 10KB")
+        }
+        return parsed
+    }
+
+    static func parseSize(_ text: String) -> Int? {
+        let t = text.uppercased().replacingSpaces
+        let units: [(String, Int)] = [("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            guard let n = Int(t.dropLast(suffix.count)), n >= 0, n <= Int(Int32.max) else { return nil }
+            return n * factor
+        }
+        return Int(t).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    /// A duration in seconds: a number, or a number with ms, s, m, h.
+    func duration(_ name: String) throws(ConfigurationError) -> Double? {
+        guard let v = value(name) else { return nil }
+        if let i = v.int, i >= 0 { return Double(i) }
+        guard let text = v.string, let d = Mapping.parseDuration(text) else {
+            throw ConfigurationError(key: key(name), "must be a duration such as 300s, 5m or 1h")
+        }
+        return d
+    }
+
+    static func parseDuration(_ text: String) -> Double? {
+        let t = text.lowercased().replacingSpaces
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            guard let n = Double(t.dropLast(suffix.count)), n >= 0, n < 1e7 else { return nil }
+            return n * factor
+        }
+        return Double(t).flatMap { $0 >= 0 && $0 < 1e7 ? $0 : nil }
+    }
+
+    func strings(_ name: String) throws(ConfigurationError) -> [String]? {
+        guard let v = value(name) else { return nil }
+        guard let seq = v.sequence else { throw ConfigurationError(key: key(name), "must be a list") }
+        var out: [String] = []
+        for (i, item) in seq.enumerated() {
+            guard case .scalar(let s) = item else { throw ConfigurationError(key: key(name) + "[\(i)]", "must be a string") }
+            out.append(s.string)
+        }
+        return out
+    }
+
+    func networks(_ name: String) throws(ConfigurationError) -> [IPNetwork] {
+        var out: [IPNetwork] = []
+        for (i, text) in (try strings(name) ?? []).enumerated() {
+            guard let network = IPNetwork(parsing: text) else {
+                throw ConfigurationError(key: key(name) + "[\(i)]", "not a network (CIDR such as 192.0.2.0/24 or 2001:db8::/32): \(text)")
+            }
+            out.append(network)
+        }
+        return out
+    }
+
+    func mapping(_ name: String) throws(ConfigurationError) -> Mapping? {
+        guard let v = value(name) else { return nil }
+        guard v.mapping != nil else { throw ConfigurationError(key: key(name), "must be a mapping") }
+        return Mapping(v, path: key(name))
+    }
+
+    func sequence(_ name: String) throws(ConfigurationError) -> [Mapping]? {
+        guard let v = value(name) else { return nil }
+        guard let seq = v.sequence else { throw ConfigurationError(key: key(name), "must be a list") }
+        var out: [Mapping] = []
+        for (i, item) in seq.enumerated() {
+            guard item.mapping != nil else { throw ConfigurationError(key: key(name) + "[\(i)]", "must be a mapping") }
+            out.append(Mapping(item, path: key(name) + "[\(i)]"))
+        }
+        return out
+    }
+}
+
+extension String {
+    var replacingSpaces: String { String(filter { $0 != " " }) }
+}

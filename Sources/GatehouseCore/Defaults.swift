@@ -1,0 +1,56 @@
+// Defaults.swift — every limit of the mail path and its default, in one place.
+//
+// Each limit is enforced where the data arrives and surfaces as a typed error or a reply, never as
+// unbounded growth. The doc comment of each says what attack or accident it stops.
+
+/// The built-in defaults. Configuration may override most of them per listener.
+public enum Defaults {
+    /// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4 says 512). Stops memory growth
+    /// from endless lines before a CRLF arrives.
+    public static let commandLineLength = 512
+    /// Longest line of message text, CRLF included (RFC 5321 §4.5.3.1.6 says 1000). A longer line
+    /// refuses the message: we never rewrap content silently.
+    public static let textLineLength = 1000
+    /// Longest AUTH exchange line (RFC 4954 §4 allows 12288 octets for SASL).
+    public static let authLineLength = 12_288
+    /// Largest message (the SIZE extension, RFC 1870), enforced while the data streams.
+    public static let messageSize = 50 * 1024 * 1024
+    /// Most recipients in one transaction (RFC 5321 §4.5.3.1.8 requires at least 100).
+    public static let recipientsPerMessage = 100
+    /// Most sessions a listener holds at once; more are answered 421 and closed.
+    public static let sessionsPerListener = 1_000
+    /// Most concurrent sessions from one client address.
+    public static let sessionsPerClient = 50
+    /// Most new connections from one client address per minute.
+    public static let connectionsPerMinutePerClient = 600
+    /// Most messages from one client address per minute.
+    public static let messagesPerMinutePerClient = 6_000
+    /// Seconds to wait for a command (RFC 5321 §4.5.3.2.7 says at least 5 minutes).
+    public static let commandTimeoutSeconds = 300
+    /// Seconds to wait for the next chunk of message data (RFC 5321 §4.5.3.2.6 wants 3 minutes of
+    /// patience per chunk, 10 minutes for the final dot).
+    public static let dataTimeoutSeconds = 600
+    /// Errors (4xx/5xx replies to commands) before the session is dropped: stops dictionary and
+    /// address-harvesting loops.
+    public static let errorsBeforeDisconnect = 10
+    /// Failed AUTH attempts before the session is dropped.
+    public static let authFailuresBeforeDisconnect = 3
+    /// Free disk space under which new mail is tempfailed at MAIL (452 4.3.1), so that a 250 is
+    /// never given for a message the disk cannot hold.
+    public static let minimumFreeSpace: Int64 = 100 * 1024 * 1024
+    /// Bytes of message data buffered in memory per session before they are written to the spool
+    /// file. Bounds memory per session whatever the message size.
+    public static let spoolWriteChunk = 256 * 1024
+    /// Longest ESMTP parameter value (ENVID/ORCPT are at most 100 and 500 octets: RFC 3461 §4.4, §4.2).
+    public static let parameterLength = 500
+    /// Longest address path (RFC 5321 §4.5.3.1.3: 256 octets).
+    public static let pathLength = 256
+    /// Longest local part (RFC 5321 §4.5.3.1.1: 64 octets). Longer ones are accepted for
+    /// interoperability but counted towards `pathLength`.
+    public static let localPartLength = 64
+    /// Longest domain (RFC 5321 §4.5.3.1.2: 255 octets).
+    public static let domainLength = 255
+    /// Longest PROXY protocol header (v1: 107 octets; v2: 16 + 65535, we take 536 as HAProxy does
+    /// for the address block plus a small TLV area).
+    public static let proxyHeaderLength = 16 + 1024
+}

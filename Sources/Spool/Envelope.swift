@@ -1,0 +1,96 @@
+// Envelope.swift — what the spool keeps about a message besides its content: the SMTP envelope
+// (RFC 5321 §2.3.1), DSN parameters (RFC 3461), and where it came from.
+
+import GatehouseCore
+
+/// One recipient of a queued message.
+public struct QueuedRecipient: Hashable, Sendable, Codable {
+    /// The forward-path without angle brackets (`postmaster` for the bare postmaster).
+    public var address: String
+    /// DSN `NOTIFY=` as given (e.g. `SUCCESS,FAILURE`), or nil.
+    public var notify: String?
+    /// DSN `ORCPT=` as given, or nil.
+    public var originalRecipient: String?
+    /// Delivery status. Crossed off in place as delivery goes on (see `QueueFile`).
+    public var status: RecipientStatus
+
+    public init(address: String, notify: String? = nil, originalRecipient: String? = nil, status: RecipientStatus = .pending) {
+        self.address = address
+        self.notify = notify
+        self.originalRecipient = originalRecipient
+        self.status = status
+    }
+}
+
+/// The state of one recipient, stored as the record type byte so that it can change in place.
+public enum RecipientStatus: UInt8, Hashable, Sendable, Codable {
+    case pending = 0x52    // 'R'
+    case delivered = 0x44  // 'D'
+    case failed = 0x46     // 'F'
+}
+
+/// The envelope of a queued message.
+public struct Envelope: Hashable, Sendable, Codable {
+    public var queueID: String
+    /// Arrival time, seconds since 1970.
+    public var arrival: Int64
+    /// The reverse-path without angle brackets; empty for the null sender.
+    public var sender: String
+    public var recipients: [QueuedRecipient]
+    public var clientAddress: String
+    public var clientName: String
+    public var helo: String
+    public var listener: String
+    /// `SMTP`, `ESMTP`, `ESMTPS`, `ESMTPSA` … (RFC 3848).
+    public var receivedProtocol: String
+    public var authenticatedUser: String?
+    /// `BODY=` (7BIT or 8BITMIME), if given.
+    public var body: String?
+    public var smtputf8: Bool
+    /// DSN `RET=` and `ENVID=`.
+    public var dsnReturn: String?
+    public var envelopeID: String?
+    /// Relay control flags (`EnvelopeFlags.rawValue`).
+    public var flags: UInt32
+
+    public init(queueID: String, arrival: Int64, sender: String, recipients: [QueuedRecipient], clientAddress: String,
+                clientName: String, helo: String, listener: String, receivedProtocol: String, authenticatedUser: String?,
+                body: String?, smtputf8: Bool, dsnReturn: String?, envelopeID: String?, flags: UInt32) {
+        self.queueID = queueID
+        self.arrival = arrival
+        self.sender = sender
+        self.recipients = recipients
+        self.clientAddress = clientAddress
+        self.clientName = clientName
+        self.helo = helo
+        self.listener = listener
+        self.receivedProtocol = receivedProtocol
+        self.authenticatedUser = authenticatedUser
+        self.body = body
+        self.smtputf8 = smtputf8
+        self.dsnReturn = dsnReturn
+        self.envelopeID = envelopeID
+        self.flags = flags
+    }
+
+    /// The fields other than recipients, as `key=value` lines (values escaped) for the envelope record.
+    func encodedFields() -> [UInt8] {
+        var fields: [(String, String)] = [
+            ("id", queueID), ("arrival", String(arrival)), ("sender", sender), ("client_address", clientAddress),
+            ("client_name", clientName), ("helo", helo), ("listener", listener), ("protocol", receivedProtocol),
+            ("smtputf8", smtputf8 ? "1" : "0"), ("flags", String(flags)),
+        ]
+        if let authenticatedUser { fields.append(("auth", authenticatedUser)) }
+        if let body { fields.append(("body", body)) }
+        if let dsnReturn { fields.append(("ret", dsnReturn)) }
+        if let envelopeID { fields.append(("envid", envelopeID)) }
+        var out: [UInt8] = []
+        for (key, value) in fields {
+            out += key.utf8
+            out.append(UInt8(ascii: "="))
+            out += QueueFile.escape(value)
+            out.append(0x0A)
+        }
+        return out
+    }
+}

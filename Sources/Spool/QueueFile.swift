@@ -1,0 +1,195 @@
+// QueueFile.swift — the on-disk format of one queued message, and its integrity check.
+//
+// A queue file is a sequence of records, each `type (1 byte) | length (4 bytes, big endian) | payload`,
+// in the manner of Postfix's record files (src/global/rec_type.h):
+//
+//   'V'  format version ("GHQ1")
+//   'E'  envelope fields, `key=value` lines
+//   'R'  a recipient: `address \t notify \t orcpt`; the type byte is the recipient's status
+//        ('R' pending, 'D' delivered, 'F' failed) and is overwritten in place as delivery goes on
+//   'M'  a chunk of message content (any number, in order)
+//   'Z'  the end: SHA-256 over every payload before it, then the content size (8 bytes)
+//
+// A file without a valid 'Z' record is incomplete or damaged and is never delivered. Because the
+// checksum covers payloads only, crossing off a recipient keeps the file valid.
+
+import GatehouseCore
+import Crypto
+
+public enum QueueFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    case truncated(offset: Int)
+    case unknownRecord(type: UInt8, offset: Int)
+    case badVersion
+    case badEnvelope(String)
+    case missingTrailer
+    case checksumMismatch
+    case sizeMismatch
+    case recordTooLarge(offset: Int)
+
+    public var description: String {
+        switch self {
+        case .truncated(let offset): return "truncated record at offset \(offset)"
+        case .unknownRecord(let type, let offset): return "unknown record type \(type) at offset \(offset)"
+        case .badVersion: return "unknown queue file version"
+        case .badEnvelope(let why): return "bad envelope: \(why)"
+        case .missingTrailer: return "no end record (incomplete file)"
+        case .checksumMismatch: return "checksum mismatch"
+        case .sizeMismatch: return "content size mismatch"
+        case .recordTooLarge(let offset): return "record too large at offset \(offset)"
+        }
+    }
+}
+
+public enum QueueFile {
+    static let version: [UInt8] = Array("GHQ1".utf8)
+    static let headerSize = 5
+    /// Largest content record; larger content is split.
+    static let maximumRecord = 1 << 20
+
+    public enum RecordType: UInt8 {
+        case version = 0x56   // V
+        case envelope = 0x45  // E
+        case content = 0x4D   // M
+        case end = 0x5A       // Z
+    }
+
+    static func recordHeader(_ type: UInt8, _ length: Int) -> [UInt8] {
+        let l = UInt32(length)
+        return [type, UInt8(l >> 24), UInt8(l >> 16 & 0xFF), UInt8(l >> 8 & 0xFF), UInt8(l & 0xFF)]
+    }
+
+    static func recipientPayload(_ r: QueuedRecipient) -> [UInt8] {
+        var out = escape(r.address)
+        out.append(0x09)
+        out += escape(r.notify ?? "")
+        out.append(0x09)
+        out += escape(r.originalRecipient ?? "")
+        return out
+    }
+
+    /// Escapes `\`, tab, newline and other controls as `\xHH` so values fit on one line.
+    static func escape(_ value: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count)
+        for b in value.utf8 {
+            if b < 0x20 || b == 0x5C || b == 0x7F {
+                let hex = Array("0123456789abcdef".utf8)
+                out += [0x5C, UInt8(ascii: "x"), hex[Int(b >> 4)], hex[Int(b & 15)]]
+            } else {
+                out.append(b)
+            }
+        }
+        return out
+    }
+
+    static func unescape(_ bytes: ArraySlice<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            if bytes[i] == 0x5C, i + 3 < bytes.endIndex, bytes[i + 1] == UInt8(ascii: "x"),
+               let h = hexValue(bytes[i + 2]), let l = hexValue(bytes[i + 3]) {
+                out.append(h << 4 | l)
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: return b - 0x30
+        case 0x61...0x66: return b - 0x61 + 10
+        default: return nil
+        }
+    }
+
+    /// A parsed queue file. `content` are the ranges of the content records in the file.
+    public struct Parsed: Sendable {
+        public var envelope: Envelope
+        /// File offsets of each recipient record's type byte, in envelope order.
+        public var recipientOffsets: [Int]
+        /// (offset, length) of each content payload.
+        public var contentRanges: [(Int, Int)]
+        public var contentSize: Int
+    }
+
+    /// Parses and verifies a whole queue file held in memory.
+    public static func parse(_ bytes: [UInt8]) throws(QueueFileError) -> Parsed {
+        var offset = 0
+        var hasher = SHA256()
+        var envelopeFields: [String: String] = [:]
+        var recipients: [QueuedRecipient] = []
+        var recipientOffsets: [Int] = []
+        var contentRanges: [(Int, Int)] = []
+        var contentSize = 0
+        var sawVersion = false
+        var sawEnvelope = false
+        while offset < bytes.count {
+            guard offset + headerSize <= bytes.count else { throw .truncated(offset: offset) }
+            let type = bytes[offset]
+            let length = Int(bytes[offset + 1]) << 24 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 8 | Int(bytes[offset + 4])
+            guard length <= maximumRecord else { throw .recordTooLarge(offset: offset) }
+            let start = offset + headerSize
+            guard start + length <= bytes.count else { throw .truncated(offset: offset) }
+            let payload = bytes[start..<(start + length)]
+            switch type {
+            case RecordType.version.rawValue:
+                guard Array(payload) == version, !sawVersion, offset == 0 else { throw .badVersion }
+                sawVersion = true
+                hasher.update(data: payload)
+            case RecordType.envelope.rawValue:
+                guard sawVersion, !sawEnvelope else { throw .badEnvelope("misplaced envelope record") }
+                sawEnvelope = true
+                hasher.update(data: payload)
+                for line in payload.split(separator: 0x0A) {
+                    guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else { throw .badEnvelope("field without '='") }
+                    envelopeFields[String(decoding: line[line.startIndex..<eq], as: UTF8.self)] = unescape(line[(eq + 1)...])
+                }
+            case RecipientStatus.pending.rawValue, RecipientStatus.delivered.rawValue, RecipientStatus.failed.rawValue:
+                guard sawEnvelope, contentRanges.isEmpty else { throw .badEnvelope("misplaced recipient record") }
+                hasher.update(data: payload)
+                let fields = payload.split(separator: 0x09, omittingEmptySubsequences: false)
+                guard fields.count == 3, !fields[0].isEmpty else { throw .badEnvelope("bad recipient record") }
+                recipients.append(QueuedRecipient(
+                    address: unescape(fields[0]),
+                    notify: fields[1].isEmpty ? nil : unescape(fields[1]),
+                    originalRecipient: fields[2].isEmpty ? nil : unescape(fields[2]),
+                    status: RecipientStatus(rawValue: type)!))
+                recipientOffsets.append(offset)
+            case RecordType.content.rawValue:
+                guard sawEnvelope else { throw .badEnvelope("content before envelope") }
+                hasher.update(data: payload)
+                contentRanges.append((start, length))
+                contentSize += length
+            case RecordType.end.rawValue:
+                guard length == 40, start + length == bytes.count else { throw .missingTrailer }
+                let digest = Array(hasher.finalize())
+                guard Array(payload.prefix(32)) == digest else { throw .checksumMismatch }
+                var size = 0
+                for b in payload.suffix(8) { size = size << 8 | Int(b) }
+                guard size == contentSize else { throw .sizeMismatch }
+                guard let envelope = makeEnvelope(envelopeFields, recipients) else { throw .badEnvelope("missing fields") }
+                return Parsed(envelope: envelope, recipientOffsets: recipientOffsets, contentRanges: contentRanges, contentSize: contentSize)
+            default:
+                throw .unknownRecord(type: type, offset: offset)
+            }
+            offset = start + length
+        }
+        throw .missingTrailer
+    }
+
+    static func makeEnvelope(_ f: [String: String], _ recipients: [QueuedRecipient]) -> Envelope? {
+        guard let id = f["id"], let arrival = f["arrival"].flatMap({ Int64($0) }), let sender = f["sender"], !recipients.isEmpty else {
+            return nil
+        }
+        return Envelope(queueID: id, arrival: arrival, sender: sender, recipients: recipients,
+                        clientAddress: f["client_address"] ?? "", clientName: f["client_name"] ?? "",
+                        helo: f["helo"] ?? "", listener: f["listener"] ?? "", receivedProtocol: f["protocol"] ?? "",
+                        authenticatedUser: f["auth"], body: f["body"], smtputf8: f["smtputf8"] == "1",
+                        dsnReturn: f["ret"], envelopeID: f["envid"], flags: f["flags"].flatMap { UInt32($0) } ?? 0)
+    }
+}

@@ -1,0 +1,358 @@
+// Spool.swift — the durable queue on disk: the one way in, the queue states, recovery and checks.
+//
+// Layout (Postfix's queue directories, src/global/mail_queue.h):
+//
+//   queue/incoming/ID.part   being received; removed at start-up if a crash left it
+//   queue/incoming/ID        complete and durable, waiting for the queue manager
+//   queue/active/ID          being delivered
+//   queue/deferred/ID        waiting for a retry
+//   queue/hold/ID            held by an administrator
+//   queue/corrupt/ID         failed its integrity check; never delivered, reported
+//
+// Durability: a message is acknowledged only after its file was written, fsynced, renamed from
+// `.part` to its final name and the directory fsynced (`commit()`). Directory syncs are shared
+// between messages committed at the same moment (group commit), so concurrency does not multiply
+// the cost. Files are created 0600 in directories 0700.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import GatehouseCore
+public import NIOCore
+import Crypto
+
+public enum SpoolError: Error, Hashable, Sendable, CustomStringConvertible {
+    case system(call: String, path: String, errno: Int32)
+    case noSuchMessage(String)
+    case invalidQueueID(String)
+
+    public var description: String {
+        switch self {
+        case .system(let call, let path, let code): return "\(call) \(path): \(String(cString: strerror(code)))"
+        case .noSuchMessage(let id): return "no such message: \(id)"
+        case .invalidQueueID(let id): return "invalid queue id: \(id)"
+        }
+    }
+}
+
+/// A queue state, which is a directory.
+public enum QueueState: String, Hashable, Sendable, CaseIterable, Codable {
+    case incoming, active, deferred, hold, corrupt
+}
+
+/// The spool of one node.
+public final class Spool: Sendable {
+    public let root: String
+    let syncers: [QueueState: DirectorySyncer]
+
+    /// Opens (creating if needed) the queue under `directory`.
+    public init(directory: String) throws(SpoolError) {
+        root = directory
+        try Spool.makeDirectory(directory)
+        var syncers: [QueueState: DirectorySyncer] = [:]
+        for state in QueueState.allCases {
+            let path = directory + "/" + state.rawValue
+            try Spool.makeDirectory(path)
+            syncers[state] = DirectorySyncer(path: path)
+        }
+        self.syncers = syncers
+    }
+
+    static func makeDirectory(_ path: String) throws(SpoolError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw .system(call: "mkdir", path: path, errno: errno)
+        }
+    }
+
+    public func path(_ state: QueueState, _ id: String) -> String {
+        root + "/" + state.rawValue + "/" + id
+    }
+
+    /// A new queue id.
+    public static func newQueueID() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let micros = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000)
+        return QueueID.make(microseconds: micros, random: UInt64.random(in: 0...UInt64.max))
+    }
+
+    /// Starts receiving a message: creates `incoming/ID.part`. Blocking: call off the event loop.
+    public func beginMessage(envelope: Envelope) throws(SpoolError) -> SpoolWriter {
+        try SpoolWriter(spool: self, envelope: envelope)
+    }
+
+    /// Removes what a crash left behind (`.part` files). Returns the ids removed.
+    @discardableResult
+    public func recover() throws(SpoolError) -> [String] {
+        var removed: [String] = []
+        for name in try list(.incoming) where name.hasSuffix(".part") {
+            let path = root + "/incoming/" + name
+            if unlink(path) == 0 { removed.append(String(name.dropLast(5))) }
+        }
+        if !removed.isEmpty { try syncers[.incoming]!.sync() }
+        return removed
+    }
+
+    /// File names in a queue directory (including `.part` files in incoming).
+    public func list(_ state: QueueState) throws(SpoolError) -> [String] {
+        let path = root + "/" + state.rawValue
+        guard let dir = opendir(path) else { throw .system(call: "opendir", path: path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+
+    /// Every complete message with its state.
+    public func messages() throws(SpoolError) -> [(QueueState, String)] {
+        var result: [(QueueState, String)] = []
+        for state in QueueState.allCases {
+            for name in try list(state) where QueueID.isValid(name) {
+                result.append((state, name))
+            }
+        }
+        return result
+    }
+
+    /// Reads a queue file whole.
+    public func read(_ state: QueueState, _ id: String) throws(SpoolError) -> [UInt8] {
+        guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
+        let path = path(state, id)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .noSuchMessage(id) }
+            throw .system(call: "open", path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(call: "read", path: path, errno: errno)
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes
+    }
+
+    /// The result of checking one queue file.
+    public struct CheckResult: Sendable {
+        public var id: String
+        public var state: QueueState
+        public var error: QueueFileError?
+    }
+
+    /// Verifies every queue file. Damaged files are moved to `corrupt` (when `repair`) and reported.
+    public func check(repair: Bool) throws(SpoolError) -> [CheckResult] {
+        var results: [CheckResult] = []
+        for (state, id) in try messages() {
+            let bytes = try read(state, id)
+            var failure: QueueFileError?
+            do {
+                let parsed = try QueueFile.parse(bytes)
+                if parsed.envelope.queueID != id { failure = .badEnvelope("queue id does not match the file name") }
+            } catch {
+                failure = error
+            }
+            if let failure, repair, state != .corrupt {
+                try move(id, from: state, to: .corrupt)
+                results.append(CheckResult(id: id, state: .corrupt, error: failure))
+            } else {
+                results.append(CheckResult(id: id, state: state, error: failure))
+            }
+        }
+        return results
+    }
+
+    /// Moves a message between queue states durably.
+    public func move(_ id: String, from: QueueState, to: QueueState) throws(SpoolError) {
+        guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
+        let source = path(from, id), target = path(to, id)
+        guard rename(source, target) == 0 else { throw .system(call: "rename", path: source, errno: errno) }
+        try syncers[to]!.sync()
+        try syncers[from]!.sync()
+    }
+
+    /// Free bytes available to us on the spool's file system.
+    public func freeSpace() -> Int64 {
+        var s = statvfs()
+        guard statvfs(root, &s) == 0 else { return 0 }
+        return Int64(s.f_bavail) * Int64(s.f_frsize)
+    }
+}
+
+/// Writes one message into `incoming/ID.part` and commits it. Not thread-safe: one writer belongs
+/// to one session, which calls it from one thread at a time (off the event loop).
+public final class SpoolWriter {
+    public let envelope: Envelope
+    let spool: Spool
+    let partPath: String
+    let finalPath: String
+    private var fd: Int32
+    private var hasher = SHA256()
+    private var pending: [UInt8] = []
+    public private(set) var contentSize = 0
+    private var finished = false
+
+    init(spool: Spool, envelope: Envelope) throws(SpoolError) {
+        guard QueueID.isValid(envelope.queueID) else { throw .invalidQueueID(envelope.queueID) }
+        self.spool = spool
+        self.envelope = envelope
+        finalPath = spool.path(.incoming, envelope.queueID)
+        partPath = finalPath + ".part"
+        fd = open(partPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system(call: "open", path: partPath, errno: errno) }
+        record(QueueFile.RecordType.version.rawValue, QueueFile.version)
+        record(QueueFile.RecordType.envelope.rawValue, envelope.encodedFields())
+        for r in envelope.recipients {
+            record(r.status.rawValue, QueueFile.recipientPayload(r))
+        }
+    }
+
+    deinit {
+        if !finished {
+            close(fd)
+            unlink(partPath)
+        }
+    }
+
+    private func record(_ type: UInt8, _ payload: some Collection<UInt8>) {
+        pending += QueueFile.recordHeader(type, payload.count)
+        pending += payload
+        if type != QueueFile.RecordType.end.rawValue { hasher.update(data: Array(payload)) }
+    }
+
+    /// Appends message content. Buffers in memory and writes when enough is pending.
+    public func append(_ buffer: ByteBuffer) throws(SpoolError) {
+        var remaining = buffer
+        while remaining.readableBytes > 0 {
+            let n = min(remaining.readableBytes, QueueFile.maximumRecord)
+            let slice = remaining.readSlice(length: n)!
+            slice.withUnsafeReadableBytes { raw in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                pending += QueueFile.recordHeader(QueueFile.RecordType.content.rawValue, bytes.count)
+                pending.append(contentsOf: bytes)
+                hasher.update(bufferPointer: raw)
+            }
+            contentSize += n
+        }
+        if pending.count >= Defaults.spoolWriteChunk { try flush() }
+    }
+
+    /// Appends message content given as bytes.
+    public func append(_ bytes: [UInt8]) throws(SpoolError) {
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        try append(buffer)
+    }
+
+    private func flush() throws(SpoolError) {
+        var offset = 0
+        while offset < pending.count {
+            let n = pending.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(call: "write", path: partPath, errno: errno)
+            }
+            offset += n
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the end record, fsyncs the file, renames it into place and fsyncs the directory.
+    /// When this returns the message is durable; only then may the 250 be sent.
+    public func commit() throws(SpoolError) {
+        let digest = Array(hasher.finalize())
+        var trailer = digest
+        var size = UInt64(contentSize)
+        var sizeBytes = [UInt8](repeating: 0, count: 8)
+        for i in stride(from: 7, through: 0, by: -1) { sizeBytes[i] = UInt8(size & 0xFF); size >>= 8 }
+        trailer += sizeBytes
+        record(QueueFile.RecordType.end.rawValue, trailer)
+        try flush()
+        guard fsync(fd) == 0 else { throw .system(call: "fsync", path: partPath, errno: errno) }
+        close(fd)
+        finished = true
+        guard rename(partPath, finalPath) == 0 else {
+            let code = errno
+            unlink(partPath)
+            throw .system(call: "rename", path: partPath, errno: code)
+        }
+        try spool.syncers[.incoming]!.sync()
+    }
+
+    /// Abandons the message: nothing of it stays on disk.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        close(fd)
+        unlink(partPath)
+    }
+}
+
+/// Makes renames and creations in one directory durable, sharing one fsync among every caller
+/// that asks while another fsync is running (group commit).
+final class DirectorySyncer: @unchecked Sendable {
+    let path: String
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    /// Incremented by each caller before it waits; the value a finished fsync covered.
+    private var requested: UInt64 = 0
+    private var completed: UInt64 = 0
+    private var running = false
+
+    init(path: String) {
+        self.path = path
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(&condition)
+    }
+
+    /// Returns once an fsync of the directory that started after this call has completed.
+    func sync() throws(SpoolError) {
+        pthread_mutex_lock(&mutex)
+        requested += 1
+        let ticket = requested
+        while completed < ticket {
+            if running {
+                pthread_cond_wait(&condition, &mutex)
+                continue
+            }
+            running = true
+            let covers = requested
+            pthread_mutex_unlock(&mutex)
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            var failure: Int32 = 0
+            if fd < 0 { failure = errno } else {
+                if fsync(fd) != 0 { failure = errno }
+                close(fd)
+            }
+            pthread_mutex_lock(&mutex)
+            running = false
+            if failure == 0 { completed = max(completed, covers) }
+            pthread_cond_broadcast(&condition)
+            if failure != 0 {
+                pthread_mutex_unlock(&mutex)
+                throw .system(call: "fsync", path: path, errno: failure)
+            }
+        }
+        pthread_mutex_unlock(&mutex)
+    }
+}
