@@ -16,6 +16,7 @@ Linux, so 127.0.0.2 is a handy "other client" that is not in a trusted network).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -234,11 +235,36 @@ class Gatehouse:
                                      stdout=self._log, stderr=self._log)
         self.starts += 1
         if wait:
-            if ports is None:
-                ports = [(self.port(l["name"]), l.get("tls") == "implicit") for l in self.listeners]
-            for port, implicit in ports:
-                self.wait_for_greeting(port, implicit=implicit, timeout=timeout)
+            probes = ports if ports is not None else [self.readiness_probe(l) for l in self.listeners]
+            for probe in probes:
+                port, implicit, *rest = probe
+                source = rest[0] if rest else None
+                preamble = rest[1] if len(rest) > 1 else None
+                self.wait_for_greeting(port, implicit=implicit, timeout=timeout, source=source,
+                                       preamble=preamble)
         return self
+
+    def readiness_probe(self, entry: dict) -> tuple[int, bool, str | None, bytes | None]:
+        """How to poll a listener for its greeting: a source address its ACL lets in, and a
+        PROXY header when the listener expects one from that source."""
+        port = self.port(entry["name"])
+        implicit = entry.get("tls") == "implicit"
+
+        def within(addr: str, nets) -> bool:
+            return any(ipaddress.ip_address(addr) in ipaddress.ip_network(n, strict=False)
+                       for n in nets or [])
+
+        source = None
+        for cand in ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.9", "127.0.0.77"):
+            allowed = not entry.get("allow") or within(cand, entry.get("allow"))
+            denied = within(cand, entry.get("deny")) and not within(cand, entry.get("exempt"))
+            if allowed and not denied:
+                source = cand
+                break
+        preamble = None
+        if entry.get("proxy_protocol") and source and within(source, entry.get("balancers")):
+            preamble = f"PROXY TCP4 {source} 127.0.0.1 40000 {port}\r\n".encode()
+        return port, implicit, source, preamble
 
     @property
     def pid(self) -> int:
@@ -249,7 +275,8 @@ class Gatehouse:
         return self.proc is not None and self.proc.poll() is None
 
     def wait_for_greeting(self, port: int, implicit: bool = False,
-                          timeout: float = GREETING_TIMEOUT) -> None:
+                          timeout: float = GREETING_TIMEOUT, source: str | None = None,
+                          preamble: bytes | None = None) -> None:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -257,7 +284,8 @@ class Gatehouse:
                 raise ServerDied(f"gatehouse exited with {self.proc.returncode} before listening "
                                  f"on {port}\n{self.log_tail()}")
             try:
-                c = SMTPClient(port, timeout=5, implicit_tls=implicit)
+                c = SMTPClient(port, timeout=5, implicit_tls=implicit, source=source,
+                               preamble=preamble)
                 try:
                     r = c.reply()
                     if r.code == 220:
