@@ -613,7 +613,7 @@ def session(port: int, *, source: str = UNTRUSTED, tls: bool = False, implicit_t
             timeout: float = 10.0) -> SMTPClient:
     """Connected, greeted, EHLO'd (and STARTTLS'd + EHLO'd again if `tls`)."""
     c = SMTPClient(port, source=source, timeout=timeout, implicit_tls=implicit_tls)
-    c.greet()
+    c.greeting = c.greet()
     c.last_ehlo = c.ehlo()
     if tls:
         c.starttls()
