@@ -1,0 +1,182 @@
+// GatehouseNode.swift — a running node: listeners bound from the configuration, the shared
+// services, live reconfiguration, and a clean stop.
+//
+// Start-up order: open the spool and remove what a crash left behind, load users and TLS, bind
+// every listener (a listener that cannot bind stops the start with a clear message), then serve.
+// `apply(_:)` takes a new configuration version live: listeners whose address is unchanged keep
+// their socket and give new sessions the new settings; new addresses are bound; removed ones closed.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Configuration
+import GatehouseCore
+public import NIOCore
+import NIOPosix
+import NIOSSL
+import Spool
+import Synchronization
+
+public final class GatehouseNode: Sendable {
+    public let dataDirectory: String
+    let group: MultiThreadedEventLoopGroup
+    let services: NodeServices
+    let store: ConfigurationStore
+    private let listeners = Mutex<[String: BoundListener]>([:])
+    private let tlsContext = Mutex<NIOSSLContext?>(nil)
+
+    final class BoundListener: Sendable {
+        let key: String
+        let channel: any Channel
+        let runtime: Mutex<ListenerRuntime>
+        init(key: String, channel: any Channel, runtime: ListenerRuntime) {
+            self.key = key
+            self.channel = channel
+            self.runtime = Mutex(runtime)
+        }
+    }
+
+    /// Opens the spool and services. Does not bind yet.
+    public init(configuration: NodeConfiguration, dataDirectory: String, log: any LogSink) throws {
+        self.dataDirectory = dataDirectory
+        if mkdir(dataDirectory, 0o700) != 0 && errno != EEXIST {
+            throw ConfigurationFailure("cannot create data directory \(dataDirectory): \(String(cString: strerror(errno)))")
+        }
+        let spool = try Spool(directory: dataDirectory + "/queue")
+        let removed = try spool.recover()
+        for id in removed {
+            log.record(LogRecord(program: "spool", queueID: id, text: "removed incomplete queue file left by an interrupted session"))
+        }
+        let users = try UserStore(path: dataDirectory + "/users")
+        let pool = NIOThreadPool(numberOfThreads: 32)
+        pool.start()
+        services = NodeServices(spool: spool, users: users, log: log, threadPool: pool)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        store = ConfigurationStore(configuration)
+    }
+
+    /// Binds every listener and starts the periodic checks.
+    public func start() async throws {
+        try await apply(store.configuration, initial: true)
+        scheduleSpaceCheck()
+    }
+
+    /// The addresses actually bound, by listener name (useful with port 0).
+    public var boundAddresses: [String: SocketAddress] {
+        listeners.withLock { all in
+            var out: [String: SocketAddress] = [:]
+            for (_, bound) in all {
+                if let address = bound.channel.localAddress { out[bound.runtime.withLock { $0.listener.name }] = address }
+            }
+            return out
+        }
+    }
+
+    func makeTLSContext(_ configuration: NodeConfiguration) throws -> NIOSSLContext {
+        var certificatePath = configuration.certificatePath
+        var keyPath = configuration.keyPath
+        if certificatePath == nil {
+            (certificatePath, keyPath) = try SelfSignedCertificate.ensure(directory: dataDirectory + "/tls", hostname: configuration.hostname)
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath!)
+            let key = try NIOSSLPrivateKey(file: keyPath!, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ConfigurationFailure("cannot load TLS certificate \(certificatePath!) / key \(keyPath!): \(error)")
+        }
+    }
+
+    /// Applies a configuration version: rebinding only what changed.
+    public func apply(_ configuration: NodeConfiguration, initial: Bool = false) async throws {
+        let needsTLS = configuration.listeners.contains { $0.tls != .none }
+        let tls = needsTLS ? try makeTLSContext(configuration) : nil
+        tlsContext.withLock { $0 = tls }
+        if !initial { store.replace(with: configuration) }
+        var wanted: [String: ListenerConfiguration] = [:]
+        for listener in configuration.listeners { wanted["\(listener.host):\(listener.port)"] = listener }
+        // Close listeners no longer wanted.
+        let stale = listeners.withLock { all in
+            let keys = all.keys.filter { wanted[$0] == nil }
+            return keys.compactMap { all.removeValue(forKey: $0) }
+        }
+        for bound in stale { try? await bound.channel.close() }
+        for (key, listener) in wanted {
+            let existing = listeners.withLock { $0[key] }
+            let limits = listener.limits
+            let limiter = existing.map { bound in bound.runtime.withLock { $0.limiter } }
+                .flatMap { $0.limits == (limits.sessions, limits.sessionsPerClient, limits.connectionsPerMinutePerClient, limits.messagesPerMinutePerClient) ? $0 : nil }
+                ?? ClientLimiter(sessions: limits.sessions, perClient: limits.sessionsPerClient,
+                                 connectionRate: limits.connectionsPerMinutePerClient, messageRate: limits.messagesPerMinutePerClient)
+            let runtime = ListenerRuntime(listener: listener, node: configuration, limiter: limiter, services: services,
+                                          tls: listener.tls == .none ? nil : tls)
+            if let existing {
+                existing.runtime.withLock { $0 = runtime }
+                continue
+            }
+            let channel = try await bind(listener, runtime)
+            listeners.withLock { $0[key] = channel }
+            services.log.record(LogRecord(program: "master", text: "listening on \(listener.host):\(listener.port) (\(listener.name), role \(listener.role.rawValue), tls \(listener.tls.rawValue), auth \(listener.auth.rawValue))"))
+        }
+    }
+
+    private func bind(_ listener: ListenerConfiguration, _ runtime: ListenerRuntime) async throws -> BoundListener {
+        let holder = Mutex<BoundListener?>(nil)
+        let fallback = runtime
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                let current = holder.withLock { $0?.runtime.withLock { $0 } } ?? fallback
+                do {
+                    if current.listener.tls == .implicit, let tls = current.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(runtime: current, allocator: channel.allocator))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: listener.host, port: listener.port).get()
+        } catch {
+            throw ConfigurationFailure("listener \(listener.name): cannot listen on \(listener.host):\(listener.port): \(error)")
+        }
+        let bound = BoundListener(key: "\(listener.host):\(listener.port)", channel: channel, runtime: runtime)
+        holder.withLock { $0 = bound }
+        return bound
+    }
+
+    /// Every few seconds: is there room on the spool's disk? Below the minimum, MAIL gets 452 4.3.1.
+    private func scheduleSpaceCheck() {
+        let services = self.services
+        let store = self.store
+        group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(2)) { _ in
+            let free = services.spool.freeSpace()
+            let enough = free >= store.configuration.minimumFreeSpace
+            let before = services.spoolHasSpace.exchange(enough, ordering: .relaxed)
+            if before != enough {
+                services.log.record(LogRecord(program: "spool", text: enough ? "disk space recovered; accepting mail again"
+                                              : "warning: free space \(free) bytes below minimum; tempfailing new mail (452 4.3.1)"))
+            }
+        }
+    }
+
+    /// Closes the listeners and waits for the event loops to stop.
+    public func stop() async {
+        let all = listeners.withLock { all in
+            let values = Array(all.values)
+            all.removeAll()
+            return values
+        }
+        for bound in all { try? await bound.channel.close() }
+        try? await group.shutdownGracefully()
+        try? await services.threadPool.shutdownGracefully()
+    }
+}

@@ -1,0 +1,17 @@
+// Gatehouse.swift — the `gatehouse` command: every role and every administrative command.
+
+import ArgumentParser
+
+@main
+struct Gatehouse: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatehouse",
+        abstract: "Gatehouse, an email security gateway.",
+        subcommands: [Serve.self, UserCommand.self, QueueCommand.self, ConfigCommand.self])
+}
+
+/// Options shared by commands that use the data directory.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "The data directory (queue, users, TLS files).")
+    var data: String = "./gatehouse-data"
+}
