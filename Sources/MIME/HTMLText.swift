@@ -1,0 +1,289 @@
+// HTMLText.swift — HTML turned into the text a reader sees, for content rules.
+//
+// What it does: removes tags, skips script, style and comments, decodes character references
+// (HTML5 numeric and the common named ones), collapses white space, breaks lines at block
+// elements, and separates text the reader cannot see (display:none, visibility:hidden,
+// zero font size, opacity 0, the hidden attribute, <title>) from the visible text. Collects
+// every URL in href, src, action, background, formaction, poster, and meta refresh.
+//
+// Security notes: the tokenizer is a single forward pass with bounded state (the element stack
+// is capped), so malformed or hostile HTML cannot make it loop or recurse. Zero-width and soft-
+// hyphen characters are removed from the visible text, since they hide words from rules.
+
+/// HTML rendering to plain text.
+public enum HTMLText {
+    /// The result of rendering.
+    public struct Rendered: Sendable, Hashable {
+        /// The visible text.
+        public var text: String
+        /// Text present in the HTML but hidden from the reader.
+        public var hiddenText: String
+        /// URLs in attributes and in the text (normalised).
+        public var urls: [String]
+        /// Whether styles or attributes hid text (the <title> alone does not count).
+        public var hasHiddenText: Bool
+    }
+
+    static let blockTags: Set<String> = [
+        "p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "blockquote", "pre",
+        "ul", "ol", "dl", "dt", "dd", "section", "article", "header", "footer", "form", "center", "address",
+        "tbody", "thead", "tfoot", "body", "html", "nav", "aside", "main", "figure", "figcaption", "caption",
+    ]
+    static let voidTags: Set<String> = [
+        "br", "img", "meta", "link", "input", "hr", "area", "base", "col", "embed", "param", "source", "track", "wbr", "keygen",
+    ]
+    static let urlAttributes: Set<String> = [
+        "href", "src", "action", "background", "formaction", "poster", "data", "cite", "longdesc", "lowsrc", "dynsrc", "srcset",
+    ]
+    static let entities: [String: String] = [
+        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{A0}", "copy": "©", "reg": "®",
+        "trade": "™", "euro": "€", "pound": "£", "yen": "¥", "cent": "¢", "sect": "§", "deg": "°", "plusmn": "±",
+        "times": "×", "divide": "÷", "hellip": "…", "mdash": "—", "ndash": "–", "lsquo": "‘", "rsquo": "’",
+        "ldquo": "“", "rdquo": "”", "laquo": "«", "raquo": "»", "bull": "•", "middot": "·", "shy": "\u{AD}",
+        "zwnj": "\u{200C}", "zwj": "\u{200D}", "iexcl": "¡", "iquest": "¿", "para": "¶", "micro": "µ",
+        "eacute": "é", "egrave": "è", "ecirc": "ê", "aacute": "á", "agrave": "à", "acirc": "â", "auml": "ä",
+        "ouml": "ö", "uuml": "ü", "Auml": "Ä", "Ouml": "Ö", "Uuml": "Ü", "szlig": "ß", "ccedil": "ç", "ntilde": "ñ",
+        "oacute": "ó", "uacute": "ú", "iacute": "í", "Eacute": "É", "thinsp": "\u{2009}", "ensp": "\u{2002}", "emsp": "\u{2003}",
+    ]
+    static let invisible: Set<Unicode.Scalar> = ["\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{AD}"]
+
+    private struct Element { var name: String; var hidden: Bool }
+
+    /// Renders `html` (already decoded to a String).
+    public static func render(_ html: String, maxURLs: Int = 10_000) -> Rendered {
+        let b = Array(html.utf8)
+        let n = b.count
+        var visible = [UInt8]()
+        var hidden = [UInt8]()
+        var urls: [String] = []
+        var stack: [Element] = []
+        var hiddenDepth = 0
+        var i = 0
+        var pendingSpace = false
+        var styledHidden = false
+
+        func emitText(_ bytes: ArraySlice<UInt8>) {
+            let decoded = decodeEntities(bytes)
+            if hiddenDepth > 0 {
+                if decoded.contains(where: { $0 > 32 }) { styledHidden = true }
+                hidden += decoded
+                hidden.append(32)
+                return
+            }
+            for c in decoded {
+                if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 {
+                    pendingSpace = true
+                } else {
+                    if pendingSpace, let last = visible.last, last != 10, last != 32 { visible.append(32) }
+                    pendingSpace = false
+                    visible.append(c)
+                }
+            }
+        }
+        func newline() {
+            guard hiddenDepth == 0 else { return }
+            pendingSpace = false
+            if let last = visible.last, last != 10 { visible.append(10) }
+        }
+        func addURL(_ raw: String) {
+            guard urls.count < maxURLs else { return }
+            if let u = MIMEURL.normalize(raw), !urls.contains(u) { urls.append(u) }
+        }
+
+        while i < n {
+            if b[i] != 60 {
+                var j = i
+                while j < n, b[j] != 60 { j += 1 }
+                emitText(b[i..<j])
+                i = j
+                continue
+            }
+            // '<'
+            if i + 3 < n, b[i + 1] == 33, b[i + 2] == 45, b[i + 3] == 45 {
+                // Comment: up to "-->".
+                var j = i + 4
+                while j + 2 < n, !(b[j] == 45 && b[j + 1] == 45 && b[j + 2] == 62) { j += 1 }
+                i = min(n, j + 3)
+                continue
+            }
+            guard i + 1 < n, isTagStart(b[i + 1]) else {
+                emitText(b[i..<(i + 1)])
+                i += 1
+                continue
+            }
+            // Parse a tag.
+            var j = i + 1
+            let closing = b[j] == 47
+            if closing { j += 1 }
+            let nameStart = j
+            while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62 || b[j] == 47) { j += 1 }
+            let name = String(decoding: b[nameStart..<j], as: UTF8.self).lowercased()
+            var attributes: [(String, String)] = []
+            // Attributes.
+            while j < n, b[j] != 62 {
+                let c = b[j]
+                if c == 32 || c == 9 || c == 10 || c == 13 || c == 47 { j += 1; continue }
+                let aStart = j
+                while j < n, !(b[j] == 61 || b[j] == 62 || b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 47) { j += 1 }
+                let aName = String(decoding: b[aStart..<j], as: UTF8.self).lowercased()
+                while j < n, b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 { j += 1 }
+                var value = ""
+                if j < n, b[j] == 61 {
+                    j += 1
+                    while j < n, b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 { j += 1 }
+                    if j < n, b[j] == 34 || b[j] == 39 {
+                        let q = b[j]
+                        j += 1
+                        let vStart = j
+                        while j < n, b[j] != q { j += 1 }
+                        value = String(decoding: decodeEntities(b[vStart..<j]), as: UTF8.self)
+                        if j < n { j += 1 }
+                    } else {
+                        let vStart = j
+                        while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62) { j += 1 }
+                        value = String(decoding: decodeEntities(b[vStart..<j]), as: UTF8.self)
+                    }
+                }
+                if !aName.isEmpty { attributes.append((aName, value)) }
+                if attributes.count > 256 { break }
+            }
+            i = min(n, j + 1)
+
+            if closing {
+                if blockTags.contains(name) { newline() }
+                if let k = stack.lastIndex(where: { $0.name == name }) {
+                    for e in stack[k...] where e.hidden { hiddenDepth -= 1 }
+                    stack.removeSubrange(k...)
+                }
+                continue
+            }
+            for (aName, value) in attributes {
+                if urlAttributes.contains(aName) {
+                    if aName == "srcset" {
+                        for candidate in value.split(separator: ",") {
+                            if let u = candidate.split(separator: " ").first { addURL(String(u)) }
+                        }
+                    } else {
+                        addURL(value)
+                    }
+                }
+                if aName == "content", name == "meta", let r = value.lowercased().firstRange(of: "url=") {
+                    let offset = value.lowercased().distance(from: value.lowercased().startIndex, to: r.upperBound)
+                    addURL(String(value.dropFirst(offset)).trimmingCharacters(in: "'\" "))
+                }
+            }
+            if name == "script" || name == "style" || name == "title" || name == "xml" {
+                // Raw text elements: skip to the matching end tag.
+                let end = Array("</\(name)".utf8)
+                var k = i
+                var found = n
+                while k + end.count <= n {
+                    if b[k] == 60 && b[k + 1] == 47 {
+                        var same = true
+                        for t in 0..<end.count where lowerByte(b[k + t]) != end[t] { same = false; break }
+                        if same { found = k; break }
+                    }
+                    k += 1
+                }
+                if name == "title" { hidden += decodeEntities(b[i..<found]); hidden.append(10) }
+                if let close = b[found...].firstIndex(of: 62) { i = close + 1 } else { i = n }
+                continue
+            }
+            if name == "br" || name == "td" || name == "th" || blockTags.contains(name) {
+                if name == "td" || name == "th" { if hiddenDepth == 0 { pendingSpace = true } } else { newline() }
+            }
+            if name == "img", hiddenDepth == 0, let alt = attributes.first(where: { $0.0 == "alt" })?.1, !alt.isEmpty {
+                emitText(ArraySlice(Array(alt.utf8)))
+            }
+            if voidTags.contains(name) || (j > 0 && j - 1 < n && b[j - 1] == 47) { continue }
+            let isHidden = attributes.contains { isHiding($0.0, $0.1) } || (name == "font" && attributes.contains { $0.0 == "size" && ($0.1 == "0" || $0.1 == "-7") })
+            if stack.count < 512 {
+                stack.append(Element(name: name, hidden: isHidden))
+                if isHidden { hiddenDepth += 1 }
+            }
+        }
+        var text = String(decoding: visible, as: UTF8.self)
+        text.unicodeScalars.removeAll { invisible.contains($0) }
+        text = text.replacingNonBreakingSpaces()
+        for u in MIMEURL.extract(from: text) where !urls.contains(u) && urls.count < maxURLs { urls.append(u) }
+        let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
+        return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
+    }
+
+    static func lowerByte(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+
+    static func isTagStart(_ c: UInt8) -> Bool {
+        (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 47 || c == 33 || c == 63
+    }
+
+    /// Whether an attribute hides the element's content.
+    static func isHiding(_ name: String, _ value: String) -> Bool {
+        if name == "hidden" { return true }
+        guard name == "style" else { return false }
+        let style = String(value.lowercased().filter { !$0.isWhitespace })
+        if style.contains("display:none") || style.contains("visibility:hidden") || style.contains("opacity:0;") || style.hasSuffix("opacity:0") {
+            return true
+        }
+        for zero in ["font-size:0;", "font-size:0px", "font-size:0pt", "font-size:0em", "font-size:0%", "font-size:1px", "max-height:0", "height:0px;overflow:hidden"] where style.contains(zero) {
+            return true
+        }
+        return style.hasSuffix("font-size:0")
+    }
+
+    /// Decodes character references (HTML5 §13.2.5.72, simplified).
+    static func decodeEntities(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        guard bytes.contains(38) else { return Array(bytes) }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            guard bytes[i] == 38 else { out.append(bytes[i]); i += 1; continue }
+            var j = i + 1
+            if j < bytes.endIndex, bytes[j] == 35 {
+                j += 1
+                var hex = false
+                if j < bytes.endIndex, bytes[j] == 120 || bytes[j] == 88 { hex = true; j += 1 }
+                let start = j
+                var value: UInt32 = 0
+                while j < bytes.endIndex, j - start < 8 {
+                    let c = bytes[j]
+                    if hex, let v = QuotedPrintable.hexValue(c) { value = value * 16 + UInt32(v) }
+                    else if !hex, c >= 48, c <= 57 { value = value * 10 + UInt32(c - 48) }
+                    else { break }
+                    j += 1
+                }
+                if j > start {
+                    if j < bytes.endIndex, bytes[j] == 59 { j += 1 }
+                    let scalar = (value == 0 || value > 0x10FFFF) ? Unicode.Scalar(0xFFFD)! : (Unicode.Scalar(value) ?? Unicode.Scalar(0xFFFD)!)
+                    out += Array(String(Character(scalar)).utf8)
+                    i = j
+                    continue
+                }
+            } else {
+                let start = j
+                while j < bytes.endIndex, j - start < 10, (bytes[j] >= 65 && bytes[j] <= 90) || (bytes[j] >= 97 && bytes[j] <= 122) || (bytes[j] >= 48 && bytes[j] <= 57) { j += 1 }
+                let name = String(decoding: bytes[start..<j], as: UTF8.self)
+                if let value = entities[name] ?? entities[name.lowercased()] {
+                    if j < bytes.endIndex, bytes[j] == 59 { j += 1 }
+                    out += Array(value.utf8)
+                    i = j
+                    continue
+                }
+            }
+            out.append(38)
+            i += 1
+        }
+        return out
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+
+    func replacingNonBreakingSpaces() -> String { String(map { $0 == "\u{A0}" ? " " : $0 }) }
+}
