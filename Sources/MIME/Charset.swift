@@ -150,3 +150,51 @@ public enum MIMECharset {
         return Result(text: String(decoding: output, as: UTF8.self), usedFallback: sawError)
     }
 }
+
+extension MIMECharset {
+    /// Encodes `text` into `charset` (for rewriting bodies in their own charset). Characters the
+    /// charset cannot hold become '?'. Nil only if the charset is unknown and `text` is not ASCII.
+    public static func encode(_ text: String, charset: String) -> [UInt8]? {
+        let name = canonicalName(charset)
+        let utf8 = Array(text.utf8)
+        if name == "utf-8" { return utf8 }
+        if utf8.allSatisfy({ $0 < 0x80 }) && isASCIICompatible(name) { return utf8 }
+        if name == "us-ascii" { return text.unicodeScalars.map { $0.isASCII ? UInt8($0.value) : 63 } }
+        if name == "iso-8859-1" || name == "windows-1252" {
+            return text.unicodeScalars.map { s in
+                if s.value < 0x80 || (s.value >= 0xA0 && s.value <= 0xFF) { return UInt8(s.value) }
+                if let k = cp1252High.firstIndex(of: UInt16(truncatingIfNeeded: s.value)), s.value <= 0xFFFF { return UInt8(0x80 + k) }
+                return 63
+            }
+        }
+        guard isSafeName(name) else { return nil }
+        let cd = iconv_open(name, "UTF-8")
+        guard let cd, cd != iconv_t(bitPattern: -1) else { return nil }
+        defer { iconv_close(cd) }
+        var output = [UInt8]()
+        for scalar in text.unicodeScalars {
+            var input = Array(String(scalar).utf8)
+            var scratch = [UInt8](repeating: 0, count: 16)
+            let produced: Int = input.withUnsafeMutableBufferPointer { inBuf in
+                scratch.withUnsafeMutableBufferPointer { outBuf in
+                    var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(inBuf.baseAddress!).assumingMemoryBound(to: CChar.self)
+                    var inLeft = inBuf.count
+                    var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(outBuf.baseAddress!).assumingMemoryBound(to: CChar.self)
+                    var outLeft = 16
+                    let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+                    return rc == -1 ? -1 : 16 - outLeft
+                }
+            }
+            if produced < 0 { output.append(63) } else { output += scratch[0..<produced] }
+        }
+        var tail = [UInt8](repeating: 0, count: 16)
+        let flushed: Int = tail.withUnsafeMutableBufferPointer { outBuf in
+            var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(outBuf.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var outLeft = 16
+            _ = iconv(cd, nil, nil, &outPtr, &outLeft)
+            return 16 - outLeft
+        }
+        output += tail[0..<flushed]
+        return output
+    }
+}

@@ -1,0 +1,53 @@
+// MIMEFuzzer — libFuzzer entry point over the MIME parser (the whole engine: decoders, charsets,
+// HTML, archives). Built and run for a bounded time by scripts/fuzz-mime (and scripts/fuzz):
+//   swift build --product MIMEFuzzer -Xswiftc -sanitize=fuzzer,address
+// SwiftPM renames an executable's main, so -parse-as-library cannot be used; as in
+// SMTPCommandFuzzer, libFuzzer is started through LLVMFuzzerRunDriver from top-level code below,
+// and `LLVMFuzzerTestOneInput` is also exported for other drivers.
+//
+// Besides crashes, it checks the invariants every parse must keep: parents precede children,
+// depth follows the tree, ranges stay inside the input, limits hold.
+#if canImport(Glibc)
+import Glibc
+#endif
+import MIME
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzMIME(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let input = UnsafeBufferPointer(start: size > 0 ? data : nil, count: size)
+    var limits = MIMELimits.default
+    // Smaller caps keep each run fast without changing which code paths are reached.
+    limits.maxParts = 200
+    limits.maxArchiveTotalBytes = 8 * 1024 * 1024
+    let message = MIMEParser(limits: limits).parse(input)
+    precondition(!message.parts.isEmpty && message.parts.count <= limits.maxParts)
+    for part in message.parts {
+        if let parent = part.parent {
+            precondition(parent < part.index && message.parts[parent].children.contains(part.index))
+            precondition(part.depth == message.parts[parent].depth + 1)
+        }
+        if part.source == 0 {
+            precondition(part.bodyRange.upperBound <= size && part.headerRange.upperBound <= size)
+        }
+    }
+    _ = message.bodyText
+    _ = message.allAddresses()
+    return 0
+}
+
+// LLVMFuzzerRunDriver is looked up at run time, so that a plain `swift build` (without
+// -sanitize=fuzzer) still links this target.
+typealias FuzzerDriver = @convention(c) (
+    UnsafeMutablePointer<CInt>,
+    UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
+    print("MIMEFuzzer: built without -sanitize=fuzzer; use scripts/fuzz-mime")
+    exit(2)
+}
+var arguments = CommandLine.argc
+var vector = CommandLine.unsafeArgv
+let status = unsafeBitCast(symbol, to: FuzzerDriver.self)(&arguments, &vector) { data, size in fuzzMIME(data, size) }
+exit(status)
