@@ -66,7 +66,7 @@ class PeakSampler(threading.Thread):
             time.sleep(0.05)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(300)
 def test_50mb_message_streamed_with_bounded_memory(gh):
     baseline = gh.peak_rss_kb()
     sampler = PeakSampler(gh.pid)
