@@ -79,8 +79,8 @@ public struct SMTPDataDecoder: Sendable {
                         i += 1
                         continue
                     }
-                    // A transparency dot: drop it; the line goes on (RFC 5321 §4.5.2).
-                    lineLength += 1
+                    // A transparency dot: drop it; the line goes on (RFC 5321 §4.5.2). It does not
+                    // count towards the line limit (RFC 5321 §4.5.3.1.6).
                     state = .text
                 case .dotCarriageReturn:
                     guard base[i] == 0x0A else { failure = .bareCR; return i }
