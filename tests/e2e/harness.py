@@ -488,13 +488,15 @@ class SMTPClient:
             if len(line) == 3 or line[3] == " ":
                 return Reply(int(line[:3]), lines)
 
-    def replies_until_close(self, timeout: float = 10.0) -> tuple[list[Reply], bool]:
-        """Read replies until the server closes the connection or `timeout` passes without one.
-        Returns (replies, closed)."""
+    def replies_until_close(self, timeout: float = 10.0, settle: float = 2.0) -> tuple[list[Reply], bool]:
+        """Read replies until the server closes the connection, or `timeout` passes, or nothing
+        more arrives for `settle` seconds after a reply. Returns (replies, closed)."""
         out: list[Reply] = []
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
+            if out:
+                left = min(left, settle)
             if left <= 0:
                 return out, False
             try:

@@ -47,9 +47,19 @@ def assert_refused_and_closed(c, what: str, want_code: int | None = None):
 
 # --- pipelining synchronisation ------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def gh_pregreet(module_gatehouse, tls_files):
+    """A listener with the pre-greet test on (`greet_delay`): the greeting waits 1 s and a client
+    that talks first is a pre-greet talker."""
+    cfg = base_config([listener("inbound", "inbound", greet_delay="1s", limits={"errors": 100})],
+                      tls_files=tls_files)
+    return module_gatehouse(cfg, name="pregreet")
+
+
 @pytest.mark.parametrize("early", [b"EHLO early.example\r\n", b"MAIL FROM:<x@foreign.test>\r\n",
                                    b"QUIT\r\n"])
-def test_bytes_before_greeting_refused(gh, early):
+def test_bytes_before_greeting_refused(gh_pregreet, early):
+    gh = gh_pregreet
     before = gh.queue_ids()
     c = SMTPClient(gh.port("inbound"), source=UNTRUSTED)
     try:
@@ -59,6 +69,15 @@ def test_bytes_before_greeting_refused(gh, early):
     finally:
         c.close()
     assert gh.queue_ids() == before
+
+
+def test_patient_client_served_after_greet_delay(gh_pregreet):
+    c = session(gh_pregreet.port("inbound"), source=UNTRUSTED)
+    try:
+        r = c.send_mail("x@foreign.test", ["alice@example.test"], simple_message("x@foreign.test", ["alice@example.test"]))
+        assert r.code == 250, str(r)
+    finally:
+        c.quit()
 
 
 def test_message_data_before_354_refused(gh):
