@@ -117,7 +117,8 @@ public struct RelayControl: Hashable, Sendable {
             case .postmaster:
                 return .relayDenied
             case .mailbox(let from, _):
-                if isInternal(from.domain) || relayForeignSenders { return nil }
+                // A sender is internal only if it does not route elsewhere (`u%foreign@internal`).
+                if resolvesInternally(from) || relayForeignSenders { return nil }
                 return .relayDenied
             }
         }

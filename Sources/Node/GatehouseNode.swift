@@ -91,7 +91,7 @@ public final class GatehouseNode: Sendable {
 
     /// Applies a configuration version: rebinding only what changed.
     public func apply(_ configuration: NodeConfiguration, initial: Bool = false) async throws {
-        let needsTLS = configuration.listeners.contains { $0.tls != .none }
+        let needsTLS = configuration.listeners.contains { $0.tls != .none } || configuration.certificatePath != nil
         let tls = needsTLS ? try makeTLSContext(configuration) : nil
         tlsContext.withLock { $0 = tls }
         if !initial { store.replace(with: configuration) }

@@ -57,6 +57,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var needsFlush = false
     private var counts: [(String, Int)] = []
     private var lastCommand = "CONNECT"
+    /// On a PROXY listener, a client outside the balancers must not send a PROXY header.
+    private var watchForForgedProxy = false
 
     init(runtime: ListenerRuntime, allocator: ByteBufferAllocator) {
         self.runtime = runtime
@@ -78,9 +80,12 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         peer = ip
         client = ip
         resetTimeout(context)
-        if runtime.listener.proxyProtocol && runtime.listener.balancers.containsAddress(peer) {
-            mode = .proxyHeader
-            return
+        if runtime.listener.proxyProtocol {
+            if runtime.listener.balancers.containsAddress(peer) {
+                mode = .proxyHeader
+                return
+            }
+            watchForForgedProxy = true
         }
         admit(context)
     }
@@ -204,8 +209,24 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             input.writeBuffer(&bytes)
         }
+        if watchForForgedProxy, input.readableBytes > 0 {
+            watchForForgedProxy = false
+            if SMTPServerHandler.looksLikeProxyHeader(input) {
+                log.record(LogRecord(program: "smtpd", noQueue: true, text: "reject: CONNECT from \(clientText): 554 5.7.1 PROXY header from a host that is not a balancer"))
+                closeWith(.proxyRefused, context)
+                return
+            }
+        }
         process(context)
         flushIfNeeded(context)
+    }
+
+    static func looksLikeProxyHeader(_ buffer: ByteBuffer) -> Bool {
+        let v1 = Array("PROXY ".utf8)
+        let v2: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
+        let view = buffer.readableBytesView
+        return view.starts(with: v1.prefix(view.count)) && view.count >= 1 && view.first == v1[0]
+            || view.starts(with: v2.prefix(min(view.count, v2.count))) && view.count >= 4
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -263,7 +284,10 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
                 spillContent(context, force: false)
                 if event == .endOfData {
-                    perform(machine!.dataEnded(dataDecoder!), context)
+                    mode = .commands
+                    let action = machine!.dataEnded(dataDecoder!)
+                    if case .commit = action {} else { abortMessage() }
+                    perform(action, context)
                 }
             case .chunk(let remaining, let last, let discard):
                 if remaining > 0 {
@@ -295,7 +319,9 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                         return
                     }
                 }
-                perform(machine!.chunkEnded(dataDecoder!), context)
+                let action = machine!.chunkEnded(dataDecoder!)
+                if case .commit = action {} else if last { abortMessage() }
+                perform(action, context)
             }
         }
     }
@@ -457,7 +483,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func send(_ reply: SMTPReply, _ context: ChannelHandlerContext) {
-        let text = reply.encoded(withEnhanced: machine?.esmtp ?? true)
+        // Enhanced codes go with ESMTP; before any HELO we send them too (as Postfix does), only a HELO session gets none.
+        let text = reply.encoded(withEnhanced: machine.map { $0.esmtp || $0.heloName == nil } ?? true)
         var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
         buffer.writeString(text)
         context.write(wrapOutboundOut(buffer), promise: nil)

@@ -83,8 +83,11 @@ public enum SMTPCommandParser {
         for (keyword, value) in splitParameters(paramText) {
             switch keyword {
             case "SIZE":
-                guard let value, value.count <= 18, let size = Int(value), size >= 0 else { return .failure(.badParameter(keyword)) }
-                parameters.size = size
+                // size-value = 1*20DIGIT (RFC 1870 §3); larger than we can count means "too big".
+                guard let value, !value.isEmpty, value.utf8.count <= 20, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    return .failure(.badParameter(keyword))
+                }
+                parameters.size = Int(value) ?? Int.max
             case "BODY":
                 guard let value, let body = BodyType(rawValue: value.uppercased()) else { return .failure(.badParameter(keyword)) }
                 parameters.body = body

@@ -42,37 +42,50 @@ public struct SMTPLineDecoder: Sendable {
 
     /// Takes the next line from `buffer`, leaving any bytes after it in place.
     public mutating func next(_ buffer: inout ByteBuffer) throws(SMTPFramingError) -> Event {
-        let view = buffer.readableBytesView
-        var index = view.startIndex
-        while index < view.endIndex {
-            let byte = view[index]
-            if byte == 0x0D {  // CR
-                let next = view.index(after: index)
-                if next == view.endIndex {
-                    break  // need the next byte to judge the CR
-                }
-                guard view[next] == 0x0A else { throw .bareCR }
-                let length = index - view.startIndex
-                if discarding || length + 2 > maximumLineLength {
-                    discarding = false
-                    buffer.moveReaderIndex(forwardBy: length + 2)
-                    return .lineTooLong
-                }
-                let line = buffer.readSlice(length: length)!
-                buffer.moveReaderIndex(forwardBy: 2)
-                return .line(line)
+        enum Scan { case line(Int), incomplete(trailingCR: Bool), bareCR, bareLF, nul }
+        let scan = buffer.withUnsafeReadableBytes { raw -> Scan in
+            let count = raw.count
+            guard count > 0, let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+                return .incomplete(trailingCR: false)
             }
-            if byte == 0x0A { throw .bareLF }
-            if byte == 0 { throw .nul }
-            index = view.index(after: index)
+            var i = 0
+            while i < count {
+                let byte = base[i]
+                if byte > 0x0D {
+                    i += 1
+                    continue
+                }
+                if byte == 0x0D {
+                    if i + 1 == count { return .incomplete(trailingCR: true) }
+                    return base[i + 1] == 0x0A ? .line(i) : .bareCR
+                }
+                if byte == 0x0A { return .bareLF }
+                if byte == 0 { return .nul }
+                i += 1
+            }
+            return .incomplete(trailingCR: false)
         }
-        // No complete line. Drop what cannot fit any more, keeping a possible trailing CR.
-        let pending = view.count
-        if discarding || pending > maximumLineLength {
-            discarding = true
-            let keep = (pending > 0 && view[view.index(before: view.endIndex)] == 0x0D) ? 1 : 0
-            buffer.moveReaderIndex(forwardBy: pending - keep)
+        switch scan {
+        case .bareCR: throw .bareCR
+        case .bareLF: throw .bareLF
+        case .nul: throw .nul
+        case .line(let length):
+            if discarding || length + 2 > maximumLineLength {
+                discarding = false
+                buffer.moveReaderIndex(forwardBy: length + 2)
+                return .lineTooLong
+            }
+            let line = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 2)
+            return .line(line)
+        case .incomplete(let trailingCR):
+            // No complete line. Drop what cannot fit any more, keeping a possible trailing CR.
+            let pending = buffer.readableBytes
+            if discarding || pending > maximumLineLength {
+                discarding = true
+                buffer.moveReaderIndex(forwardBy: pending - (trailingCR ? 1 : 0))
+            }
+            return .needMoreData
         }
-        return .needMoreData
     }
 }

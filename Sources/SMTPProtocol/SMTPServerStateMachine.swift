@@ -390,6 +390,11 @@ public struct SMTPServerStateMachine: Sendable {
             phase = .command
             return fail(.authFailed)
         }
+        // Acting as another identity (proxy authorisation) is not offered.
+        guard authzid.isEmpty || authzid == authcid else {
+            phase = .command
+            return fail(.authFailed)
+        }
         phase = .verifying
         return .verifyCredentials(authorizationID: authzid, username: authcid, password: password)
     }
