@@ -1,6 +1,6 @@
 // MIMEFuzzer — libFuzzer entry point over the MIME parser (the whole engine: decoders, charsets,
 // HTML, archives). Built and run for a bounded time by scripts/fuzz-mime (and scripts/fuzz):
-//   swift build --product MIMEFuzzer -Xswiftc -sanitize=fuzzer,address
+//   swift build --product MIMEFuzzer -Xswiftc -sanitize=fuzzer,address -Xlinker --export-dynamic
 // SwiftPM renames an executable's main, so -parse-as-library cannot be used; as in
 // SMTPCommandFuzzer, libFuzzer is started through LLVMFuzzerRunDriver from top-level code below,
 // and `LLVMFuzzerTestOneInput` is also exported for other drivers.
@@ -35,7 +35,7 @@ public func fuzzMIME(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// LLVMFuzzerRunDriver is looked up at run time, so that a plain `swift build` (without
+// LLVMFuzzerRunDriver is looked up at run time (hence --export-dynamic), so that a plain `swift build` (without
 // -sanitize=fuzzer) still links this target.
 typealias FuzzerDriver = @convention(c) (
     UnsafeMutablePointer<CInt>,

@@ -88,12 +88,24 @@ public enum MIMECharset {
 
     /// Decodes windows-1252 (never fails).
     public static func windows1252(_ bytes: some Collection<UInt8>) -> String {
-        var scalars = String.UnicodeScalarView()
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count + bytes.count / 4)
         for b in bytes {
-            let v: UInt32 = (b >= 0x80 && b < 0xA0) ? UInt32(cp1252High[Int(b - 0x80)]) : UInt32(b)
-            scalars.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+            if b < 0x80 {
+                out.append(b)
+            } else {
+                let v: UInt32 = b < 0xA0 ? UInt32(cp1252High[Int(b - 0x80)]) : UInt32(b)
+                if v < 0x800 {
+                    out.append(UInt8(0xC0 | (v >> 6)))
+                    out.append(UInt8(0x80 | (v & 0x3F)))
+                } else {
+                    out.append(UInt8(0xE0 | (v >> 12)))
+                    out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+                    out.append(UInt8(0x80 | (v & 0x3F)))
+                }
+            }
         }
-        return String(scalars)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Whether a charset name is safe to hand to iconv.

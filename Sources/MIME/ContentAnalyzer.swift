@@ -129,13 +129,20 @@ extension MessageBuilder {
         return false
     }
 
+    /// Whether some line starts with "begin " (cheap pre-check before the uuencode scan).
     private func containsBegin(_ content: [UInt8]) -> Bool {
-        let needle = Array("begin ".utf8)
-        var i = 0
-        while i + needle.count <= content.count {
-            if content[i] == 98 && (i == 0 || content[i - 1] == 10) && Array(content[i..<(i + needle.count)]) == needle { return true }
-            i += 1
+        content.withUnsafeBufferPointer { b in
+            let n = b.count
+            var i = 0
+            while i + 6 <= n {
+                if b[i] == 98 && b[i + 1] == 101 && b[i + 2] == 103 && b[i + 3] == 105 && b[i + 4] == 110 && b[i + 5] == 32 {
+                    return true
+                }
+                // Skip to the next line.
+                while i < n && b[i] != 10 { i += 1 }
+                i += 1
+            }
+            return false
         }
-        return false
     }
 }

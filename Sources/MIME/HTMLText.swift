@@ -45,7 +45,6 @@ public enum HTMLText {
         "ouml": "ö", "uuml": "ü", "Auml": "Ä", "Ouml": "Ö", "Uuml": "Ü", "szlig": "ß", "ccedil": "ç", "ntilde": "ñ",
         "oacute": "ó", "uacute": "ú", "iacute": "í", "Eacute": "É", "thinsp": "\u{2009}", "ensp": "\u{2002}", "emsp": "\u{2003}",
     ]
-    static let invisible: Set<Unicode.Scalar> = ["\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{AD}"]
 
     private struct Element { var name: String; var hidden: Bool }
 
@@ -56,6 +55,7 @@ public enum HTMLText {
         var visible = [UInt8]()
         var hidden = [UInt8]()
         var urls: [String] = []
+        var seenURLs = Set<String>()
         var stack: [Element] = []
         var hiddenDepth = 0
         var i = 0
@@ -87,7 +87,7 @@ public enum HTMLText {
         }
         func addURL(_ raw: String) {
             guard urls.count < maxURLs else { return }
-            if let u = MIMEURL.normalize(raw), !urls.contains(u) { urls.append(u) }
+            if let u = MIMEURL.normalize(raw), seenURLs.insert(u).inserted { urls.append(u) }
         }
 
         while i < n {
@@ -202,10 +202,8 @@ public enum HTMLText {
                 if isHidden { hiddenDepth += 1 }
             }
         }
-        var text = String(decoding: visible, as: UTF8.self)
-        text.unicodeScalars.removeAll { invisible.contains($0) }
-        text = text.replacingNonBreakingSpaces()
-        for u in MIMEURL.extract(from: text) where !urls.contains(u) && urls.count < maxURLs { urls.append(u) }
+        let text = String(decoding: cleanInvisible(visible), as: UTF8.self)
+        for u in MIMEURL.extract(from: text) where urls.count < maxURLs && seenURLs.insert(u).inserted { urls.append(u) }
         let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
         return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
     }
@@ -216,18 +214,58 @@ public enum HTMLText {
         (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 47 || c == 33 || c == 63
     }
 
+    /// Removes zero-width characters, soft hyphens and BOMs, and turns no-break spaces into
+    /// spaces, on UTF-8 bytes (U+200B–U+200D, U+2060, U+FEFF, U+00AD; U+00A0).
+    static func cleanInvisible(_ b: [UInt8]) -> [UInt8] {
+        guard b.contains(where: { $0 >= 0xC2 }) else { return b }
+        var out = [UInt8]()
+        out.reserveCapacity(b.count)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c == 0xC2, i + 1 < b.count {
+                if b[i + 1] == 0xA0 { out.append(32); i += 2; continue }
+                if b[i + 1] == 0xAD { i += 2; continue }
+            } else if c == 0xE2, i + 2 < b.count,
+                      (b[i + 1] == 0x80 && (b[i + 2] == 0x8B || b[i + 2] == 0x8C || b[i + 2] == 0x8D)) || (b[i + 1] == 0x81 && b[i + 2] == 0xA0) {
+                i += 3; continue
+            } else if c == 0xEF, i + 2 < b.count, b[i + 1] == 0xBB, b[i + 2] == 0xBF {
+                i += 3; continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
+    static let hidingPatterns: [[UInt8]] = [
+        "display:none", "visibility:hidden", "opacity:0;", "font-size:0;", "font-size:0px", "font-size:0pt",
+        "font-size:0em", "font-size:0%", "font-size:1px", "max-height:0", "height:0px;overflow:hidden",
+    ].map { Array($0.utf8) }
+
     /// Whether an attribute hides the element's content.
     static func isHiding(_ name: String, _ value: String) -> Bool {
         if name == "hidden" { return true }
         guard name == "style" else { return false }
-        let style = String(value.lowercased().filter { !$0.isWhitespace })
-        if style.contains("display:none") || style.contains("visibility:hidden") || style.contains("opacity:0;") || style.hasSuffix("opacity:0") {
-            return true
+        var style = [UInt8]()
+        style.reserveCapacity(value.utf8.count)
+        for c in value.utf8 where c != 32 && c != 9 && c != 10 && c != 13 { style.append(lowerByte(c)) }
+        for pattern in hidingPatterns where contains(style, pattern) { return true }
+        return style.ends(with: Array("opacity:0".utf8)) || style.ends(with: Array("font-size:0".utf8))
+    }
+
+    static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= hay.count, let first = needle.first else { return false }
+        var i = 0
+        while i + needle.count <= hay.count {
+            if hay[i] == first {
+                var k = 1
+                while k < needle.count && hay[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return true }
+            }
+            i += 1
         }
-        for zero in ["font-size:0;", "font-size:0px", "font-size:0pt", "font-size:0em", "font-size:0%", "font-size:1px", "max-height:0", "height:0px;overflow:hidden"] where style.contains(zero) {
-            return true
-        }
-        return style.hasSuffix("font-size:0")
+        return false
     }
 
     /// Decodes character references (HTML5 §13.2.5.72, simplified).
@@ -285,5 +323,8 @@ extension String {
         return String(s)
     }
 
-    func replacingNonBreakingSpaces() -> String { String(map { $0 == "\u{A0}" ? " " : $0 }) }
+}
+
+extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

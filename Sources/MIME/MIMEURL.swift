@@ -149,5 +149,8 @@ public enum MIMEURL {
 }
 
 extension String {
-    func replacingBackslashes() -> String { String(map { $0 == "\\" ? "/" : $0 }) }
+    func replacingBackslashes() -> String {
+        guard utf8.contains(92) else { return self }
+        return String(decoding: utf8.map { $0 == 92 ? 47 : $0 }, as: UTF8.self)
+    }
 }

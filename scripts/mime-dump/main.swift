@@ -126,6 +126,8 @@ if args.first == "--bench" {
     msg += MIMEBase64Shim.encode(raw)
     msg += Array("\r\n--XYZ--\r\n".utf8)
     raw = []
+    // Reset the peak-RSS mark (Linux: "5" to /proc/self/clear_refs), so the peak below is the parse's.
+    if let f = fopen("/proc/self/clear_refs", "w") { fputs("5", f); fclose(f) }
     let before = status("VmRSS")
     let hwmBefore = status("VmHWM")
     let t0 = now()
@@ -133,7 +135,7 @@ if args.first == "--bench" {
     let dt = now() - t0
     let after = status("VmHWM")
     print("message: \(msg.count) bytes, parts: \(m.parts.count), attachment sha256: \(m.parts.last?.sha256?.hex ?? "-")")
-    print("parse: \(format2(dt)) s (\(format2(Double(msg.count) / 1_048_576 / dt)) MiB/s); RSS before parse \(before) kB, peak before \(hwmBefore) kB, peak after \(after) kB; extra peak: \(max(0, after - max(before, hwmBefore))) kB")
+    print("parse: \(format2(dt)) s (\(format2(Double(msg.count) / 1_048_576 / dt)) MiB/s); RSS before parse \(before) kB, peak before \(hwmBefore) kB, peak after \(after) kB; extra peak: \(max(0, after - before)) kB")
 } else {
     for path in args {
         guard let bytes = readFile(path) else { continue }
