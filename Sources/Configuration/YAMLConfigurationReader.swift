@@ -63,7 +63,7 @@ public enum YAMLConfigurationReader {
                 do { text = try readTextFile(file) } catch {
                     throw ConfigurationError(key: recipients.key("file"), "cannot read \(file): \(error)")
                 }
-                for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                for (n, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                     let entry = String(line).trimmed(of: " \t\r")
                     if entry.isEmpty || entry.hasPrefix("#") { continue }
                     guard let normal = normalisedAddress(entry) else {
