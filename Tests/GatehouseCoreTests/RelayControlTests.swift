@@ -89,6 +89,19 @@ struct RelayTableTests {
         #expect(sub.recipient == .relayDenied)
     }
 
+    /// A sender that names an internal domain last but routes elsewhere is not internal: it must not
+    /// open the relay for a relay-network client (`u%foreign@internal` as MAIL FROM).
+    @Test(arguments: relayingRoles, ["<u%foreign.example@internal.example>", "<foreign.example!u@internal.example>",
+                                     "<\"u@foreign.example\"@internal.example>"])
+    func relayNetworkRoutedSenderIsForeign(_ role: ListenerRole, _ sender: String) {
+        let outcome = judge(relay(role), trust: .relayNetwork, from: sender, to: "<x@elsewhere.example>")
+        #expect(outcome.sender == nil)
+        #expect(outcome.recipient == .relayDenied)
+        // Routing only through internal domains keeps the sender internal.
+        let internalRoute = judge(relay(role), trust: .relayNetwork, from: "<u%other.internal.test@internal.example>", to: "<x@elsewhere.example>")
+        #expect(internalRoute.recipient == nil)
+    }
+
     @Test(arguments: relayingRoles)
     func relayNetworkForeignSenderToForeignWhenAllowed(_ role: ListenerRole) {
         let outcome = judge(relay(role, relayForeignSenders: true), trust: .relayNetwork,

@@ -67,9 +67,16 @@ struct SMTPCommandParserTests {
         // SIZE
         CommandFixture("MAIL FROM:<a@b.example> SIZE=0", mail(sender) { $0.size = 0 }),
         CommandFixture("MAIL FROM:<a@b.example> size=52428800", mail(sender) { $0.size = 52_428_800 }),
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=007", mail(sender) { $0.size = 7 }),
         CommandFixture("MAIL FROM:<a@b.example> SIZE=999999999999999999", mail(sender) { $0.size = 999_999_999_999_999_999 }),
-        CommandFixture("MAIL FROM:<a@b.example> SIZE=1000000000000000000", .failure(.badParameter("SIZE"))),
+        // size-value = 1*20DIGIT (RFC 1870 §3): more than an Int holds means "too big", not a syntax error.
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=9223372036854775807", mail(sender) { $0.size = Int.max }),
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=9223372036854775808", mail(sender) { $0.size = Int.max }),
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=99999999999999999999", mail(sender) { $0.size = Int.max }),
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=100000000000000000000", .failure(.badParameter("SIZE"))),
         CommandFixture("MAIL FROM:<a@b.example> SIZE=-1", .failure(.badParameter("SIZE"))),
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=+1", .failure(.badParameter("SIZE"))),
+        CommandFixture("MAIL FROM:<a@b.example> SIZE=١٢", .failure(.badParameter("SIZE"))),
         CommandFixture("MAIL FROM:<a@b.example> SIZE=1k", .failure(.badParameter("SIZE"))),
         CommandFixture("MAIL FROM:<a@b.example> SIZE", .failure(.badParameter("SIZE"))),
         // BODY

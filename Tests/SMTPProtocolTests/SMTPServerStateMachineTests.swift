@@ -379,6 +379,13 @@ struct SMTPTransactionTests {
         #expect(session.code("MAIL FROM:<a@foreign.example> SIZE=10000") == 250)
     }
 
+    @Test func hugeDeclaredSizeIsTooBig() {
+        var session = Session(settings())
+        session.send("EHLO c")
+        #expect(session.send("MAIL FROM:<a@foreign.example> SIZE=99999999999999999999") == .reply(.messageTooBig))
+        #expect(session.send("MAIL FROM:<a@foreign.example> SIZE=9223372036854775807") == .reply(.messageTooBig))
+    }
+
     @Test func spoolFullAndRateLimit() {
         var session = Session(settings())
         session.send("EHLO c")
@@ -594,8 +601,20 @@ struct SMTPAuthTests {
 
     @Test func plainWithAuthorizationIdentity() {
         var session = tlsSession()
-        #expect(session.send("AUTH PLAIN " + base64("admin\0alice\0pw"))
-                == .verifyCredentials(authorizationID: "admin", username: "alice", password: "pw"))
+        // Acting as someone else (proxy authorisation) is not offered: refused before any check.
+        let proxy = session.send("AUTH PLAIN " + base64("admin\0alice\0pw"))
+        #expect(proxy == .reply(.authFailed))
+        #expect(!session.machine.expectsAuthResponse)
+        // Naming oneself as the authorisation identity is fine.
+        #expect(session.send("AUTH PLAIN " + base64("alice\0alice\0pw"))
+                == .verifyCredentials(authorizationID: "alice", username: "alice", password: "pw"))
+    }
+
+    @Test func plainProxyAuthorisationWithoutInitialResponse() {
+        var session = tlsSession()
+        #expect(session.send("AUTH PLAIN") == .authChallenge(""))
+        #expect(session.machine.authResponse(base64("root\0alice\0pw")) == .reply(.authFailed))
+        #expect(session.code("NOOP") == 250)
     }
 
     @Test func plainWithoutInitialResponse() {
