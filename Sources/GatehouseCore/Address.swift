@@ -38,9 +38,9 @@ public enum MailDomain: Hashable, Sendable, CustomStringConvertible {
                 // dcontent = %d33-90 / %d94-126
                 guard (33...126).contains(scalar.value), scalar != "[", scalar != "]", scalar != "\\" else { return nil }
             }
-            if let v4 = IPAddress(parsing: inner), case .v4 = v4 {
+            if let v4 = IPAddress(parsing: inner), case .v4 = v4, v4.description == inner {  // a plain dotted quad only
                 self = .literal(String(inner))
-            } else if inner.lowercased().hasPrefix("ipv6:"), let v6 = IPAddress(parsing: inner.dropFirst(5)), case .v6 = v6 {
+            } else if inner.lowercased().hasPrefix("ipv6:"), inner.dropFirst(5).contains(":"), IPAddress(parsing: inner.dropFirst(5)) != nil {
                 self = .literal("IPv6:" + String(inner.dropFirst(5)).lowercased())
             } else {
                 return nil

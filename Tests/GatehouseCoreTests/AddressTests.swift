@@ -58,6 +58,9 @@ struct PathParseTests {
         PathFixture(input: "<user@[192.0.2.1]>", expected: mailbox("user", .literal("192.0.2.1"))),
         PathFixture(input: "<user@[IPv6:2001:DB8::1]>", expected: mailbox("user", .literal("IPv6:2001:db8::1"))),
         PathFixture(input: "<user@[ipv6:::1]>", expected: mailbox("user", .literal("IPv6:::1"))),
+        // IPv6v4-comp (RFC 5321 §4.1.3), also when it is an IPv4-mapped address.
+        PathFixture(input: "<user@[IPv6:::ffff:192.0.2.1]>", expected: mailbox("user", .literal("IPv6:::ffff:192.0.2.1"))),
+        PathFixture(input: "<user@[IPv6:2001:db8::192.0.2.1]>", expected: mailbox("user", .literal("IPv6:2001:db8::192.0.2.1"))),
         // Missing angle brackets are tolerated (Postfix strict_rfc821_envelopes=no).
         PathFixture(input: "user@example.com", expected: mailbox("user", .name("example.com"))),
         PathFixture(input: "user@Example.com.", expected: mailbox("user", .name("example.com"))),
@@ -115,6 +118,9 @@ struct PathParseTests {
         PathFixture(input: "<user@[300.0.2.1]>", expected: .failure(.badDomain)),
         PathFixture(input: "<user@[2001:db8::1]>", expected: .failure(.badDomain)),
         PathFixture(input: "<user@[IPv6:192.0.2.1]>", expected: .failure(.badDomain)),
+        // An untagged IPv4-mapped IPv6 address or a zone is not an IPv4 literal.
+        PathFixture(input: "<user@[::ffff:192.0.2.1]>", expected: .failure(.badDomain)),
+        PathFixture(input: "<user@[192.0.2.1%eth0]>", expected: .failure(.badDomain)),
         PathFixture(input: "<user@[]>", expected: .failure(.badDomain)),
         PathFixture(input: "<user@[192.0.2.1>", expected: .failure(.badDomain)),
         PathFixture(input: "<user@[x:[1]]>", expected: .failure(.badDomain)),
