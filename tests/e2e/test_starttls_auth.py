@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import ssl
+import warnings
 from pathlib import Path
 
 import pytest
@@ -133,8 +134,10 @@ def test_obsolete_tls_versions_refused(gh):
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         ctx.set_ciphers("ALL:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pytest.skip("this OpenSSL cannot even offer TLS 1.1")
