@@ -114,6 +114,9 @@ let package = Package(
             path: "Fuzz/SMTPCommandFuzzer",
             swiftSettings: strict
         ),
+        .executableTarget(name: "MIMEFuzzer", dependencies: ["MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
+        // Dumps the MIME engine's view of messages as JSON (bench/mime-bench.sh, scripts/mime-differential.py).
+        .executableTarget(name: "mime-dump", dependencies: ["MIME"], path: "scripts/mime-dump", swiftSettings: strict),
 
         // MARK: Tests (mirroring Sources/)
         .testTarget(
@@ -130,7 +133,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MIMETests",
-            dependencies: ["MIME", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["MIME", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Fixtures"]  // read by path
         ),
         .testTarget(
             name: "SpoolTests",

@@ -2,7 +2,7 @@
 // command parser, the session state machine, the DATA decoder and the PROXY header decoder.
 //
 // Built and run for a bounded time by scripts/fuzz:
-//   swift build --product SMTPCommandFuzzer -Xswiftc -sanitize=fuzzer,address
+//   swift build --product SMTPCommandFuzzer -Xswiftc -sanitize=fuzzer,address -Xlinker --export-dynamic
 // SwiftPM renames an executable's main, so libFuzzer is started through LLVMFuzzerRunDriver from
 // top-level code below. Any crash, hang or sanitizer report is a bug.
 
@@ -80,13 +80,19 @@ func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+// LLVMFuzzerRunDriver is looked up at run time (the fuzz build links with --export-dynamic), so that a
+// plain `swift build` without -sanitize=fuzzer still links this target.
+typealias FuzzerDriver = @convention(c) (
+    UnsafeMutablePointer<CInt>,
+    UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
 
+guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
+    print("SMTPCommandFuzzer: built without -sanitize=fuzzer; use scripts/fuzz")
+    exit(2)
+}
 var arguments = CommandLine.argc
 var vector = CommandLine.unsafeArgv
-let status = LLVMFuzzerRunDriver(&arguments, &vector) { data, size in fuzz(data, size) }
+let status = unsafeBitCast(symbol, to: FuzzerDriver.self)(&arguments, &vector) { data, size in fuzz(data, size) }
 exit(status)
