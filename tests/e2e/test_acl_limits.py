@@ -125,6 +125,8 @@ def test_sessions_total(gh):
             assert ok, what
             held.append(c)
         assert_refused(port, "127.0.0.5")
+        # a full listener does not starve another one (DESIGN.md §6)
+        assert_greeted(gh.port("per_client"), "127.0.0.5")
     finally:
         for c in held:
             c.close()

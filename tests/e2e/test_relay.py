@@ -289,3 +289,16 @@ def test_null_sender_to_known_recipient(gh_recipients):
         assert r.code == 250 and r.queue_id, str(r)
     finally:
         c.quit()
+
+
+@pytest.mark.parametrize("sender", [
+    "MAILER-DAEMON@foreign.test", "postmaster@foreign.test", "noreply@foreign.test",
+    "bounce+abc=alice=example.test@lists.foreign.test", "user+tag@foreign.test",
+    "o'brien@foreign.test", '"quoted local"@foreign.test', "x@a.b.c.foreign.test",
+    "SRS0=abcd=XY=foreign.test=user@forwarder.test", "UPPER@FOREIGN.TEST",
+])
+def test_inbound_accepts_generic_senders(gh, sender):
+    """Inbound listeners must not block bounces or generic senders by accident (DESIGN.md §5)."""
+    m, r = rcpt_result(gh.port("inbound"), sender, INTERNAL_RCPT, UNTRUSTED)
+    assert m.code == 250, f"MAIL FROM:<{sender}>: {m}"
+    assert r is not None and r.code == 250, f"RCPT after MAIL FROM:<{sender}>: {r}"
