@@ -524,6 +524,20 @@ struct YAMLErrorTests {
         }
     }
 
+    @Test func duplicateAddressesInAnotherSpelling() {
+        // The duplicate check compares the address text, so one IPv6 address written two ways gets
+        // past validation and fails later at bind time.
+        let yaml = oneListener(name: "a", address: "[::1]:25") + "  - name: b\n    role: outbound\n    address: \"[0:0::1]:25\"\n"
+        withKnownIssue("listener addresses are compared as text, not as addresses") {
+            do {
+                _ = try read(yaml)
+                Issue.record("two listeners on [::1]:25 accepted")
+            } catch {
+                #expect((error as? ConfigurationError)?.key == "listeners[1].address")
+            }
+        }
+    }
+
     @Test func errorDescriptions() {
         #expect(ConfigurationError(key: "listeners[1].limits.message_size", "must be a size").description
                 == "configuration: listeners[1].limits.message_size: must be a size")

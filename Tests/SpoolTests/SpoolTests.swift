@@ -16,7 +16,7 @@ final class TemporarySpool {
         var template = Array("/tmp/gatehouse-spooltest-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else { throw SpoolError.system(call: "mkdtemp", path: "/tmp", errno: errno) }
-        directory = String(cString: template) + "/queue"
+        directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + "/queue"
         spool = try Spool(directory: directory)
     }
 
