@@ -116,6 +116,30 @@ public struct Mailbox: Hashable, Sendable, CustomStringConvertible {
         return domains.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
     }
 
+    /// Where a routed address ends up once every routing step is taken: `u%b@a` → `u@b`,
+    /// `b!u@a` → `u@b`, `"u@b"@a` → `u@b`. For an ordinary address, the address itself. Used to
+    /// validate recipients that resolve internally, so that routing cannot bypass the list.
+    public var finalMailbox: Mailbox {
+        var local = Substring(localPart)
+        var domain = domain
+        while true {
+            if let at = local.lastIndex(of: "@") {
+                domain = .name(String(local[local.index(after: at)...]).lowercased())
+                local = local[..<at]
+            } else if let percent = local.lastIndex(of: "%") {
+                domain = .name(String(local[local.index(after: percent)...]).lowercased())
+                local = local[..<percent]
+            } else if let bang = local.firstIndex(of: "!") {
+                domain = .name(String(local[..<bang]).lowercased())
+                local = local[local.index(after: bang)...]
+            } else {
+                break
+            }
+        }
+        if case .name(let name) = domain, name.hasSuffix(".") { domain = .name(String(name.dropLast())) }
+        return Mailbox(localPart: String(local), domain: domain)
+    }
+
     /// Quotes a local part when it is not a valid Dot-string (RFC 5321 §4.1.2).
     public static func quotedIfNeeded(_ local: String) -> String {
         if isDotString(Substring(local), allowUTF8: true) { return local }

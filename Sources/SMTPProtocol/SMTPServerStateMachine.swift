@@ -271,9 +271,9 @@ public struct SMTPServerStateMachine: Sendable {
         if let refusal = settings.relay.judgeRecipient(recipient, sender: current.sender, trust: trust, flags: &flags) {
             return fail(refusal)
         }
-        if let valid = settings.validRecipients, let mailbox = recipient.mailbox,
-           settings.relay.isInternal(mailbox.domain), mailbox.routingDomains.isEmpty,
-           !valid.contains(mailbox.description.lowercased()) {
+        // Validate where the mail really goes: a routed form of an unknown user is unknown too.
+        if let valid = settings.validRecipients, let mailbox = recipient.mailbox?.finalMailbox,
+           settings.relay.isInternal(mailbox.domain), !valid.contains(mailbox.description.lowercased()) {
             return fail(.unknownRecipient)
         }
         current.flags = flags

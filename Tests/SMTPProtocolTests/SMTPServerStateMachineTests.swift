@@ -357,17 +357,16 @@ struct SMTPTransactionTests {
     }
 
     /// docs/configuration.md: with `recipients` configured, RCPT for an internal domain is accepted
-    /// only for listed addresses. A routed form that resolves internally skips the check today, so
-    /// the list can be bypassed (harvesting, backscatter from the internal server).
+    /// only for listed addresses, and a routed form is judged on its final mailbox, so the list
+    /// cannot be bypassed (harvesting, backscatter from the internal server).
     @Test func routedRecipientsAreValidatedToo() {
         var session = Session(settings(validRecipients: ["user@internal.example"]))
         session.send("EHLO c")
         session.send("MAIL FROM:<a@foreign.example>")
-        withKnownIssue("recipient validation is skipped when the local part routes (percent hack, bang path, quoted @)") {
-            #expect(session.send("RCPT TO:<nobody%internal.example@internal.example>") == .reply(.unknownRecipient))
-            #expect(session.send("RCPT TO:<internal.example!nobody@internal.example>") == .reply(.unknownRecipient))
-            #expect(session.send("RCPT TO:<\"nobody@internal.example\"@internal.example>") == .reply(.unknownRecipient))
-        }
+        #expect(session.send("RCPT TO:<nobody%internal.example@internal.example>") == .reply(.unknownRecipient))
+        #expect(session.send("RCPT TO:<internal.example!nobody@internal.example>") == .reply(.unknownRecipient))
+        #expect(session.send("RCPT TO:<\"nobody@internal.example\"@internal.example>") == .reply(.unknownRecipient))
+        #expect(session.send("RCPT TO:<user%internal.example@internal.example>") == .reply(.recipientOK))
     }
 
     @Test func tooManyRecipients() {
