@@ -16,6 +16,7 @@ Linux, so 127.0.0.2 is a handy "other client" that is not in a trusted network).
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import json
 import os
@@ -165,6 +166,15 @@ class ServerDied(AssertionError):
     pass
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the test runner dies (PR_SET_PDEATHSIG), so an
+    aborted run never leaves a server holding a port."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except OSError:
+        pass
+
+
 @dataclass
 class CLIResult:
     args: list[str]
@@ -232,7 +242,7 @@ class Gatehouse:
         self._log.write(f"\n===== start #{self.starts + 1}: {' '.join(self.serve_args())}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(self.serve_args(), cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log)
+                                     stdout=self._log, stderr=self._log, preexec_fn=_die_with_parent)
         self.starts += 1
         if wait:
             probes = ports if ports is not None else [self.readiness_probe(l) for l in self.listeners]
