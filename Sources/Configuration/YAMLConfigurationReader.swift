@@ -173,8 +173,9 @@ public enum YAMLConfigurationReader {
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host == "*" { host = "0.0.0.0" }
-        guard IPAddress(parsing: host) != nil else { return nil }
-        return (host, port)
+        // Canonical text (RFC 5952 for IPv6), so one address written two ways is one address.
+        guard let address = IPAddress(parsing: host) else { return nil }
+        return (address.description, port)
     }
 }
 

@@ -525,16 +525,13 @@ struct YAMLErrorTests {
     }
 
     @Test func duplicateAddressesInAnotherSpelling() {
-        // The duplicate check compares the address text, so one IPv6 address written two ways gets
-        // past validation and fails later at bind time.
+        // Addresses are compared in canonical form: one IPv6 address written two ways is caught.
         let yaml = oneListener(name: "a", address: "[::1]:25") + "  - name: b\n    role: outbound\n    address: \"[0:0::1]:25\"\n"
-        withKnownIssue("listener addresses are compared as text, not as addresses") {
-            do {
-                _ = try read(yaml)
-                Issue.record("two listeners on [::1]:25 accepted")
-            } catch {
-                #expect((error as? ConfigurationError)?.key == "listeners[1].address")
-            }
+        do {
+            _ = try read(yaml)
+            Issue.record("two listeners on [::1]:25 accepted")
+        } catch {
+            #expect((error as? ConfigurationError)?.key == "listeners[1].address")
         }
     }
 
