@@ -202,6 +202,21 @@ struct MailboxTests {
         #expect(try parse(input).routingDomains == expected)
     }
 
+    @Test(arguments: [
+        ("<u%b.example@a.example>", "u@b.example"),
+        ("<b.example!u@a.example>", "u@b.example"),
+        ("<\"u@b.example\"@a.example>", "u@b.example"),
+        ("<a%b%c@x.example>", "a@b"),
+        ("<h1!h2!u@x.example>", "u@h2"),
+        ("<\"u@B.Example.\"@a.example>", "u@b.example"),
+        ("<User@A.Example>", "User@a.example"),
+        ("<\"first last\"@a.example>", "\"first last\"@a.example"),
+    ] as [(String, String)])
+    func finalMailbox(_ input: String, _ expected: String) throws {
+        // Where routing really delivers: what recipient validation must judge.
+        #expect(try parse(input).finalMailbox.description == expected)
+    }
+
     @Test func descriptionQuotesOnlyWhenNeeded() {
         #expect(Mailbox(localPart: "user", domain: .name("example.com")).description == "user@example.com")
         #expect(Mailbox(localPart: "a.b", domain: .name("example.com")).description == "a.b@example.com")
