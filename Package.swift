@@ -54,7 +54,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", path: "Sources/CArchive"),
         .target(
             name: "MIME",
-            dependencies: ["CArchive"],
+            dependencies: ["CArchive", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
 

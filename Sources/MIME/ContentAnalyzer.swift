@@ -35,7 +35,7 @@ extension MessageBuilder {
         if report.malformedUUEncode { part.defects.insert(.malformedUUEncode) }
         part.decodedSize = sink.size
         let content = sink.keptContent
-        part.trueType = MIMEFileType.detect(content.prefix(ContentSink.headLimit))
+        part.trueType = sink.trueType
         if sink.size > limits.maxDecodedPartBytes {
             part.defects.insert(.decodedPartTooLarge)
             limit(.decodedPartTooLarge(limit: limits.maxDecodedPartBytes))

@@ -17,6 +17,9 @@ struct ContentSink {
     /// nil until decided; then the cap for `kept` (0: keep only the head).
     var keepLimit: Int?
     var overflowed = false
+    /// The type `decide()` detected, and on how many head bytes.
+    private var detected: MIMEFileType?
+    private var detectedLength = 0
     let wantText: Int
     let archiveLimit: Int
 
@@ -52,6 +55,8 @@ struct ContentSink {
     mutating func decide() {
         guard keepLimit == nil else { return }
         let type = MIMEFileType.detect(kept.prefix(ContentSink.headLimit))
+        detected = type
+        detectedLength = min(kept.count, ContentSink.headLimit)
         if type.isArchive {
             keepLimit = archiveLimit
         } else if wantText > 0 {
@@ -68,5 +73,11 @@ struct ContentSink {
 
     /// The content kept (the head only, unless text or an archive was wanted).
     var keptContent: [UInt8] { kept }
+    /// The true type of the content: `MIMEFileType.detect(keptContent.prefix(headLimit))`,
+    /// without detecting twice (what is kept is always a prefix of what was seen in `decide()`).
+    var trueType: MIMEFileType {
+        if let detected, detectedLength == min(kept.count, ContentSink.headLimit) { return detected }
+        return MIMEFileType.detect(kept.prefix(ContentSink.headLimit))
+    }
     var isComplete: Bool { (keepLimit ?? Int.max) > 0 && !overflowed && kept.count == size }
 }

@@ -9,6 +9,11 @@
 // Security notes: the tokenizer is a single forward pass with bounded state (the element stack
 // is capped), so malformed or hostile HTML cannot make it loop or recurse. Zero-width and soft-
 // hyphen characters are removed from the visible text, since they hide words from rules.
+//
+// Performance: one pass over bytes; names are looked up in byte tables, attribute values kept in
+// one buffer per tag, so a tag costs no String. Where a String operation differs from its byte
+// form (non-ASCII names and values: Unicode case mapping, grapheme clusters) the String form runs.
+import Glibc
 
 /// HTML rendering to plain text.
 public enum HTMLText {
@@ -46,27 +51,129 @@ public enum HTMLText {
         "oacute": "ó", "uacute": "ú", "iacute": "í", "Eacute": "É", "thinsp": "\u{2009}", "ensp": "\u{2002}", "emsp": "\u{2003}",
     ]
 
-    private struct Element { var name: String; var hidden: Bool }
+    /// A tag's lower-cased name, as the renderer compares it.
+    private struct TagInfo {
+        var block = false
+        var void = false
+        var br = false
+        var cell = false  // td, th
+        var img = false
+        var meta = false
+        var font = false
+        var rawText = false  // script, style, title, xml
+        var title = false
+    }
+
+    /// What an attribute name means to the renderer.
+    private enum AttributeKind: UInt8 {
+        case other, url, srcset, content, alt, hidden, style, size
+    }
+
+    private static let tagTable: ByteKeyTable<TagInfo> = {
+        var names = Set(blockTags).union(voidTags)
+        names.formUnion(["td", "th", "img", "meta", "font", "script", "style", "title", "xml"])
+        return ByteKeyTable(names.map { ($0, tagInfo(ofUnicodeName: $0)) })
+    }()
+
+    private static let attributeTable: ByteKeyTable<AttributeKind> = {
+        var names = Set(urlAttributes)
+        names.formUnion(["content", "alt", "hidden", "style", "size"])
+        return ByteKeyTable(names.map { ($0, attributeKind(ofUnicodeName: $0)) })
+    }()
+
+    private static let entityTable: ByteKeyTable<[UInt8]> = ByteKeyTable(entities.map { ($0.key, Array($0.value.utf8)) })
+
+    /// The String form of the checks, for lower-cased names that are not ASCII (and to build
+    /// the byte tables, so both agree by construction).
+    private static func tagInfo(ofUnicodeName name: String) -> TagInfo {
+        var info = TagInfo()
+        info.block = blockTags.contains(name)
+        info.void = voidTags.contains(name)
+        info.br = name == "br"
+        info.cell = name == "td" || name == "th"
+        info.img = name == "img"
+        info.meta = name == "meta"
+        info.font = name == "font"
+        info.rawText = name == "script" || name == "style" || name == "title" || name == "xml"
+        info.title = name == "title"
+        return info
+    }
+
+    private static func attributeKind(ofUnicodeName name: String) -> AttributeKind {
+        if urlAttributes.contains(name) { return name == "srcset" ? .srcset : .url }
+        switch name {
+        case "content": return .content
+        case "alt": return .alt
+        case "hidden": return .hidden
+        case "style": return .style
+        case "size": return .size
+        default: return .other
+        }
+    }
+
+    private struct Element {
+        var nameStart: Int
+        var nameEnd: Int
+        var ascii: Bool
+        var hidden: Bool
+    }
+
+    private struct Attribute {
+        var kind: AttributeKind
+        /// The decoded value in the attribute buffer.
+        var valueStart: Int
+        var valueEnd: Int
+    }
 
     /// Renders `html` (already decoded to a String).
     public static func render(_ html: String, maxURLs: Int = 10_000) -> Rendered {
-        let b = Array(html.utf8)
+        var html = html
+        return html.withUTF8 { render(utf8: $0, maxURLs: maxURLs) }
+    }
+
+    /// Lower-cases a tag or attribute name into `out` as `String.lowercased()` does (bytes for
+    /// ASCII); returns whether the lower-cased name is ASCII.
+    private static func lowercaseName(_ name: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        out.removeAll(keepingCapacity: true)
+        var ascii = true
+        for c in name {
+            if c >= 0x80 { ascii = false; break }
+            out.append(c >= 65 && c <= 90 ? c + 32 : c)
+        }
+        if ascii { return true }
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: String(decoding: name, as: UTF8.self).lowercased().utf8)
+        return !out.contains { $0 >= 0x80 }
+    }
+
+    /// Renders UTF-8 HTML. Works on bytes; the few steps whose String form differs from a byte
+    /// form on non-ASCII input (Unicode case mapping, grapheme clusters) use the String form there.
+    static func render(utf8 b: UnsafeBufferPointer<UInt8>, maxURLs: Int) -> Rendered {
         let n = b.count
+        guard let base = b.baseAddress else {
+            return Rendered(text: "", hiddenText: "", urls: [], hasHiddenText: false)
+        }
         var visible = [UInt8]()
+        visible.reserveCapacity(n / 2)
         var hidden = [UInt8]()
         var urls: [String] = []
         var seenURLs = Set<String>()
         var stack: [Element] = []
+        var names = [UInt8]()  // the stack's names, back to back
         var hiddenDepth = 0
         var i = 0
         var pendingSpace = false
         var styledHidden = false
+        var scratch = [UInt8]()  // entity-decoded text
+        var name = [UInt8]()
+        var attributeName = [UInt8]()
+        var values = [UInt8]()  // this tag's decoded attribute values
+        var attributes: [Attribute] = []
 
-        func emitText(_ bytes: ArraySlice<UInt8>) {
-            let decoded = decodeEntities(bytes)
+        func emitDecoded(_ decoded: UnsafeBufferPointer<UInt8>) {
             if hiddenDepth > 0 {
                 if decoded.contains(where: { $0 > 32 }) { styledHidden = true }
-                hidden += decoded
+                hidden.append(contentsOf: decoded)
                 hidden.append(32)
                 return
             }
@@ -80,21 +187,37 @@ public enum HTMLText {
                 }
             }
         }
+        func emitText(_ bytes: UnsafeBufferPointer<UInt8>) {
+            if memchr(bytes.baseAddress!, 38, bytes.count) == nil {
+                emitDecoded(bytes)
+            } else {
+                scratch.removeAll(keepingCapacity: true)
+                decodeEntities(bytes, into: &scratch)
+                scratch.withUnsafeBufferPointer { emitDecoded($0) }
+            }
+        }
         func newline() {
             guard hiddenDepth == 0 else { return }
             pendingSpace = false
             if let last = visible.last, last != 10 { visible.append(10) }
         }
-        func addURL(_ raw: String) {
+        func addURL(_ raw: UnsafeBufferPointer<UInt8>) {
             guard urls.count < maxURLs else { return }
             if let u = MIMEURL.normalize(raw), seenURLs.insert(u).inserted { urls.append(u) }
         }
+        func addURL(_ raw: String) {
+            var raw = raw
+            raw.withUTF8 { addURL($0) }
+        }
+        @inline(__always) func slice(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: base + from, count: to - from)
+        }
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
 
         while i < n {
             if b[i] != 60 {
-                var j = i
-                while j < n, b[j] != 60 { j += 1 }
-                emitText(b[i..<j])
+                let j = memchr(base + i, 60, n - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
+                emitText(slice(i, j))
                 i = j
                 continue
             }
@@ -107,7 +230,7 @@ public enum HTMLText {
                 continue
             }
             guard i + 1 < n, isTagStart(b[i + 1]) else {
-                emitText(b[i..<(i + 1)])
+                emitText(slice(i, i + 1))
                 i += 1
                 continue
             }
@@ -117,88 +240,176 @@ public enum HTMLText {
             if closing { j += 1 }
             let nameStart = j
             while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62 || b[j] == 47) { j += 1 }
-            let name = String(decoding: b[nameStart..<j], as: UTF8.self).lowercased()
-            var attributes: [(String, String)] = []
+            let nameASCII = lowercaseName(slice(nameStart, j), into: &name)
+            let info: TagInfo = nameASCII
+                ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
+                : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
+            values.removeAll(keepingCapacity: true)
+            attributes.removeAll(keepingCapacity: true)
             // Attributes.
             while j < n, b[j] != 62 {
                 let c = b[j]
                 if c == 32 || c == 9 || c == 10 || c == 13 || c == 47 { j += 1; continue }
                 let aStart = j
                 while j < n, !(b[j] == 61 || b[j] == 62 || b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 47) { j += 1 }
-                let aName = String(decoding: b[aStart..<j], as: UTF8.self).lowercased()
-                while j < n, b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 { j += 1 }
-                var value = ""
+                let aEnd = j
+                while j < n, isSpace(b[j]) { j += 1 }
+                let valueStart = values.count
                 if j < n, b[j] == 61 {
                     j += 1
-                    while j < n, b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 { j += 1 }
+                    while j < n, isSpace(b[j]) { j += 1 }
                     if j < n, b[j] == 34 || b[j] == 39 {
                         let q = b[j]
                         j += 1
                         let vStart = j
-                        while j < n, b[j] != q { j += 1 }
-                        value = String(decoding: decodeEntities(b[vStart..<j]), as: UTF8.self)
+                        j = memchr(base + j, Int32(q), n - j).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
+                        decodeEntities(slice(vStart, j), into: &values)
                         if j < n { j += 1 }
                     } else {
                         let vStart = j
                         while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62) { j += 1 }
-                        value = String(decoding: decodeEntities(b[vStart..<j]), as: UTF8.self)
+                        decodeEntities(slice(vStart, j), into: &values)
                     }
                 }
-                if !aName.isEmpty { attributes.append((aName, value)) }
+                if aEnd > aStart {
+                    let kind: AttributeKind
+                    if lowercaseName(slice(aStart, aEnd), into: &attributeName) {
+                        kind = attributeName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
+                    } else {
+                        kind = attributeKind(ofUnicodeName: String(decoding: attributeName, as: UTF8.self))
+                    }
+                    attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count))
+                }
                 if attributes.count > 256 { break }
             }
             i = min(n, j + 1)
 
             if closing {
-                if blockTags.contains(name) { newline() }
-                if let k = stack.lastIndex(where: { $0.name == name }) {
+                if info.block { newline() }
+                var k = stack.count - 1
+                while k >= 0 {
+                    let e = stack[k]
+                    let same: Bool
+                    if e.ascii && nameASCII {
+                        same = e.nameEnd - e.nameStart == name.count && names.withUnsafeBufferPointer { s in
+                            name.withUnsafeBufferPointer { memcmp(s.baseAddress! + e.nameStart, $0.baseAddress!, $0.count) == 0 }
+                        }
+                    } else {
+                        same = String(decoding: names[e.nameStart..<e.nameEnd], as: UTF8.self) == String(decoding: name, as: UTF8.self)
+                    }
+                    if same { break }
+                    k -= 1
+                }
+                if k >= 0 {
                     for e in stack[k...] where e.hidden { hiddenDepth -= 1 }
+                    names.removeSubrange(stack[k].nameStart...)
                     stack.removeSubrange(k...)
                 }
                 continue
             }
-            for (aName, value) in attributes {
-                if urlAttributes.contains(aName) {
-                    if aName == "srcset" {
-                        for candidate in value.split(separator: ",") {
-                            if let u = candidate.split(separator: " ").first { addURL(String(u)) }
-                        }
-                    } else {
+            values.withUnsafeBufferPointer { v in
+                for a in attributes {
+                    let value = UnsafeBufferPointer(rebasing: v[a.valueStart..<a.valueEnd])
+                    switch a.kind {
+                    case .url:
                         addURL(value)
+                    case .srcset:
+                        if value.contains(where: { $0 >= 0x80 }) {
+                            for candidate in String(decoding: value, as: UTF8.self).split(separator: ",") {
+                                if let u = candidate.split(separator: " ").first { addURL(String(u)) }
+                            }
+                        } else {
+                            // Candidates split at commas, each one's first space-separated word.
+                            var p = 0
+                            while p < value.count {
+                                var q = p
+                                while q < value.count && value[q] != 44 { q += 1 }
+                                var w = p
+                                while w < q && value[w] == 32 { w += 1 }
+                                if w < q {
+                                    var e = w
+                                    while e < q && value[e] != 32 { e += 1 }
+                                    addURL(UnsafeBufferPointer(rebasing: value[w..<e]))
+                                }
+                                p = q + 1
+                            }
+                        }
+                    case .content where info.meta:
+                        if value.contains(where: { $0 >= 0x80 }) {
+                            let text = String(decoding: value, as: UTF8.self)
+                            if let r = text.lowercased().firstRange(of: "url=") {
+                                let offset = text.lowercased().distance(from: text.lowercased().startIndex, to: r.upperBound)
+                                addURL(String(text.dropFirst(offset)).trimmingCharacters(in: "'\" "))
+                            }
+                        } else {
+                            var k = 0
+                            while k + 4 <= value.count {
+                                if lowerByte(value[k]) == 117 && lowerByte(value[k + 1]) == 114 && lowerByte(value[k + 2]) == 108 && value[k + 3] == 61 { break }
+                                k += 1
+                            }
+                            if k + 4 <= value.count {
+                                var s = k + 4
+                                var e = value.count
+                                @inline(__always) func trimmed(_ c: UInt8) -> Bool { c == 39 || c == 34 || c == 32 }
+                                while s < e && trimmed(value[s]) { s += 1 }
+                                while e > s && trimmed(value[e - 1]) { e -= 1 }
+                                addURL(UnsafeBufferPointer(rebasing: value[s..<e]))
+                            }
+                        }
+                    default:
+                        break
                     }
                 }
-                if aName == "content", name == "meta", let r = value.lowercased().firstRange(of: "url=") {
-                    let offset = value.lowercased().distance(from: value.lowercased().startIndex, to: r.upperBound)
-                    addURL(String(value.dropFirst(offset)).trimmingCharacters(in: "'\" "))
-                }
             }
-            if name == "script" || name == "style" || name == "title" || name == "xml" {
-                // Raw text elements: skip to the matching end tag.
-                let end = Array("</\(name)".utf8)
+            if info.rawText {
+                // Raw text elements: skip to the matching end tag ("</" and the name, any case).
+                let m = name.count + 2
                 var k = i
                 var found = n
-                while k + end.count <= n {
-                    if b[k] == 60 && b[k + 1] == 47 {
+                while k + m <= n, let hit = memchr(base + k, 60, n - m + 1 - k) {
+                    k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    if b[k + 1] == 47 {
                         var same = true
-                        for t in 0..<end.count where lowerByte(b[k + t]) != end[t] { same = false; break }
+                        for t in 0..<name.count where lowerByte(b[k + 2 + t]) != name[t] { same = false; break }
                         if same { found = k; break }
                     }
                     k += 1
                 }
-                if name == "title" { hidden += decodeEntities(b[i..<found]); hidden.append(10) }
-                if let close = b[found...].firstIndex(of: 62) { i = close + 1 } else { i = n }
+                if info.title {
+                    decodeEntities(slice(i, found), into: &hidden)
+                    hidden.append(10)
+                }
+                if found < n, let close = memchr(base + found, 62, n - found) {
+                    i = base.distance(to: close.assumingMemoryBound(to: UInt8.self)) + 1
+                } else {
+                    i = n
+                }
                 continue
             }
-            if name == "br" || name == "td" || name == "th" || blockTags.contains(name) {
-                if name == "td" || name == "th" { if hiddenDepth == 0 { pendingSpace = true } } else { newline() }
+            if info.br || info.cell || info.block {
+                if info.cell { if hiddenDepth == 0 { pendingSpace = true } } else { newline() }
             }
-            if name == "img", hiddenDepth == 0, let alt = attributes.first(where: { $0.0 == "alt" })?.1, !alt.isEmpty {
-                emitText(ArraySlice(Array(alt.utf8)))
+            if info.img, hiddenDepth == 0, let alt = attributes.first(where: { $0.kind == .alt }), alt.valueEnd > alt.valueStart {
+                let text = Array(values[alt.valueStart..<alt.valueEnd])
+                text.withUnsafeBufferPointer { emitText($0) }
             }
-            if voidTags.contains(name) || (j > 0 && j - 1 < n && b[j - 1] == 47) { continue }
-            let isHidden = attributes.contains { isHiding($0.0, $0.1) } || (name == "font" && attributes.contains { $0.0 == "size" && ($0.1 == "0" || $0.1 == "-7") })
+            if info.void || (j > 0 && j - 1 < n && b[j - 1] == 47) { continue }
+            var isHidden = false
+            values.withUnsafeBufferPointer { v in
+                for a in attributes {
+                    let value = UnsafeBufferPointer(rebasing: v[a.valueStart..<a.valueEnd])
+                    if a.kind == .hidden || (a.kind == .style && isHidingStyle(value)) { isHidden = true; break }
+                }
+                if !isHidden && info.font {
+                    isHidden = attributes.contains { a in
+                        a.kind == .size && ((a.valueEnd - a.valueStart == 1 && v[a.valueStart] == 48)
+                            || (a.valueEnd - a.valueStart == 2 && v[a.valueStart] == 45 && v[a.valueStart + 1] == 55))
+                    }
+                }
+            }
             if stack.count < 512 {
-                stack.append(Element(name: name, hidden: isHidden))
+                stack.append(Element(nameStart: names.count, nameEnd: names.count + name.count, ascii: nameASCII, hidden: isHidden))
+                names += name
                 if isHidden { hiddenDepth += 1 }
             }
         }
@@ -243,13 +454,12 @@ public enum HTMLText {
         "font-size:0em", "font-size:0%", "font-size:1px", "max-height:0", "height:0px;overflow:hidden",
     ].map { Array($0.utf8) }
 
-    /// Whether an attribute hides the element's content.
-    static func isHiding(_ name: String, _ value: String) -> Bool {
-        if name == "hidden" { return true }
-        guard name == "style" else { return false }
+    /// Whether a style attribute's value hides the element's content (white space removed,
+    /// lower-cased, then compared with the patterns).
+    static func isHidingStyle(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
         var style = [UInt8]()
-        style.reserveCapacity(value.utf8.count)
-        for c in value.utf8 where c != 32 && c != 9 && c != 10 && c != 13 { style.append(lowerByte(c)) }
+        style.reserveCapacity(value.count)
+        for c in value where c != 32 && c != 9 && c != 10 && c != 13 { style.append(lowerByte(c)) }
         for pattern in hidingPatterns where contains(style, pattern) { return true }
         return style.ends(with: Array("opacity:0".utf8)) || style.ends(with: Array("font-size:0".utf8))
     }
@@ -268,22 +478,30 @@ public enum HTMLText {
         return false
     }
 
-    /// Decodes character references (HTML5 §13.2.5.72, simplified).
-    static func decodeEntities(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        guard bytes.contains(38) else { return Array(bytes) }
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count)
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            guard bytes[i] == 38 else { out.append(bytes[i]); i += 1; continue }
+    /// Decodes character references (HTML5 §13.2.5.72, simplified), appending to `out`.
+    static func decodeEntities(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        guard let base = bytes.baseAddress, memchr(base, 38, bytes.count) != nil else {
+            out.append(contentsOf: bytes)
+            return
+        }
+        let end = bytes.count
+        var i = 0
+        while i < end {
+            guard bytes[i] == 38 else {
+                // Copy up to the next '&'.
+                let next = memchr(base + i, 38, end - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? end
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<next]))
+                i = next
+                continue
+            }
             var j = i + 1
-            if j < bytes.endIndex, bytes[j] == 35 {
+            if j < end, bytes[j] == 35 {
                 j += 1
                 var hex = false
-                if j < bytes.endIndex, bytes[j] == 120 || bytes[j] == 88 { hex = true; j += 1 }
+                if j < end, bytes[j] == 120 || bytes[j] == 88 { hex = true; j += 1 }
                 let start = j
                 var value: UInt32 = 0
-                while j < bytes.endIndex, j - start < 8 {
+                while j < end, j - start < 8 {
                     let c = bytes[j]
                     if hex, let v = QuotedPrintable.hexValue(c) { value = value * 16 + UInt32(v) }
                     else if !hex, c >= 48, c <= 57 { value = value * 10 + UInt32(c - 48) }
@@ -291,27 +509,78 @@ public enum HTMLText {
                     j += 1
                 }
                 if j > start {
-                    if j < bytes.endIndex, bytes[j] == 59 { j += 1 }
+                    if j < end, bytes[j] == 59 { j += 1 }
                     let scalar = (value == 0 || value > 0x10FFFF) ? Unicode.Scalar(0xFFFD)! : (Unicode.Scalar(value) ?? Unicode.Scalar(0xFFFD)!)
-                    out += Array(String(Character(scalar)).utf8)
+                    UTF8.encode(scalar) { out.append($0) }
                     i = j
                     continue
                 }
             } else {
                 let start = j
-                while j < bytes.endIndex, j - start < 10, (bytes[j] >= 65 && bytes[j] <= 90) || (bytes[j] >= 97 && bytes[j] <= 122) || (bytes[j] >= 48 && bytes[j] <= 57) { j += 1 }
-                let name = String(decoding: bytes[start..<j], as: UTF8.self)
-                if let value = entities[name] ?? entities[name.lowercased()] {
-                    if j < bytes.endIndex, bytes[j] == 59 { j += 1 }
-                    out += Array(value.utf8)
-                    i = j
-                    continue
+                while j < end, j - start < 10, (bytes[j] >= 65 && bytes[j] <= 90) || (bytes[j] >= 97 && bytes[j] <= 122) || (bytes[j] >= 48 && bytes[j] <= 57) { j += 1 }
+                if j > start {
+                    let name = UnsafeBufferPointer(rebasing: bytes[start..<j])
+                    var value = entityTable.lookup(name)
+                    if value == nil && name.contains(where: { $0 >= 65 && $0 <= 90 }) {
+                        let lower = name.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+                        value = lower.withUnsafeBufferPointer { entityTable.lookup($0) }
+                    }
+                    if let value {
+                        if j < end, bytes[j] == 59 { j += 1 }
+                        out += value
+                        i = j
+                        continue
+                    }
                 }
             }
             out.append(38)
             i += 1
         }
-        return out
+    }
+}
+
+/// A read-only map from ASCII names to values, looked up by bytes without building Strings.
+struct ByteKeyTable<Value: Sendable>: Sendable {
+    private var slots: [Int]  // index into `entries`, or -1
+    private var entries: [(start: Int, count: Int, value: Value)] = []
+    private var storage: [UInt8] = []
+    private let mask: Int
+
+    init(_ pairs: [(String, Value)]) {
+        var size = 16
+        while size < pairs.count * 4 { size *= 2 }
+        mask = size - 1
+        slots = [Int](repeating: -1, count: size)
+        for (key, value) in pairs {
+            let bytes = Array(key.utf8)
+            var slot = bytes.withUnsafeBufferPointer { ByteKeyTable.hash($0) } & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = entries.count
+            entries.append((storage.count, bytes.count, value))
+            storage += bytes
+        }
+    }
+
+    @inline(__always)
+    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for c in key { h = (h ^ UInt32(c)) &* 16_777_619 }
+        return Int(h)
+    }
+
+    func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Value? {
+        var slot = ByteKeyTable.hash(key) & mask
+        while true {
+            let e = slots[slot]
+            if e < 0 { return nil }
+            let entry = entries[e]
+            if entry.count == key.count {
+                var same = true
+                for k in 0..<key.count where storage[entry.start + k] != key[k] { same = false; break }
+                if same { return entry.value }
+            }
+            slot = (slot + 1) & mask
+        }
     }
 }
 

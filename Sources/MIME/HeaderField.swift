@@ -48,13 +48,44 @@ public struct MIMEHeader: Sendable, Hashable, RandomAccessCollection {
     /// Every field called `name` (case-insensitive), in order.
     public func fields(named name: String) -> [MIMEHeaderField] {
         let lower = name.lowercased()
-        return fields.filter { $0.name.count == lower.count && $0.lowercasedName == lower }
+        return fields.filter { Self.sameName($0.name, lower) }
     }
 
     /// The first field called `name`.
     public func first(named name: String) -> MIMEHeaderField? {
         let lower = name.lowercased()
-        return fields.first { $0.name.count == lower.count && $0.lowercasedName == lower }
+        return fields.first { Self.sameName($0.name, lower) }
+    }
+
+    /// `name.lowercased() == lower`, compared as bytes when both are ASCII (field names the
+    /// parser reads always are), where lower-casing and String equality are plain byte operations.
+    static func sameName(_ name: String, _ lower: String) -> Bool {
+        var name = name
+        var lower = lower
+        let answer: Bool? = name.withUTF8 { a in
+            lower.withUTF8 { b in
+                var i = 0
+                while i < a.count {
+                    if a[i] >= 0x80 { return nil }
+                    i += 1
+                }
+                i = 0
+                while i < b.count {
+                    if b[i] >= 0x80 { return nil }
+                    i += 1
+                }
+                guard a.count == b.count else { return false }
+                i = 0
+                while i < a.count {
+                    let c = a[i]
+                    if (c >= 65 && c <= 90 ? c + 32 : c) != b[i] { return false }
+                    i += 1
+                }
+                return true
+            }
+        }
+        if let answer { return answer }
+        return name.count == lower.count && name.lowercased() == lower
     }
 
     /// The decoded value of every field called `name`.

@@ -146,7 +146,7 @@ extension MessageBuilder {
                 var part = message.parts[q]
                 part.decodedSize = failed || budget.stopped ? max(sink.size, declaredSize) : sink.size
                 part.sha256 = failed || budget.stopped ? nil : sink.hasher.finalize()
-                part.trueType = MIMEFileType.detect(content.prefix(ContentSink.headLimit))
+                part.trueType = sink.trueType
                 if part.trueType.mismatches(declared: nil, filenames: [path]) { part.defects.insert(.typeMismatch) }
                 message.parts[q] = part
                 if !failed && !budget.stopped && part.trueType.isArchive {

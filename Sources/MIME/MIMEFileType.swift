@@ -11,6 +11,8 @@
 // Security notes: detection never trusts the declared type or the name. The order of checks
 // puts executables first, so a polyglot that is also a valid image is still called executable.
 
+import Glibc
+
 /// What a file is, by its content.
 public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
     case empty
@@ -75,96 +77,141 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
     /// Detects the type of `head`, the first bytes of a file (4 KiB or more gives the best
     /// results; tar needs 512, ISO 9660 needs 32 KiB).
     public static func detect(_ head: some Collection<UInt8>) -> MIMEFileType {
-        let b = Array(head.prefix(40_000))
-        if b.isEmpty { return .empty }
-        func starts(_ magic: [UInt8], at offset: Int = 0) -> Bool {
-            guard b.count >= offset + magic.count else { return false }
-            for (i, m) in magic.enumerated() where b[offset + i] != m { return false }
+        if let type = head.withContiguousStorageIfAvailable({ detect(buffer: $0) }) { return type }
+        return Array(head.prefix(40_000)).withUnsafeBufferPointer { detect(buffer: $0) }
+    }
+
+    /// `detect(_:)` on contiguous bytes (only the first 40,000 are looked at).
+    static func detect(buffer head: UnsafeBufferPointer<UInt8>) -> MIMEFileType {
+        let b = UnsafeBufferPointer(rebasing: head.prefix(40_000))
+        let count = b.count
+        if count == 0 { return .empty }
+        func starts(_ magic: StaticString, at offset: Int = 0) -> Bool {
+            let m = magic.utf8CodeUnitCount
+            guard count >= offset + m else { return false }
+            let p = magic.utf8Start
+            for i in 0..<m where b[offset + i] != p[i] { return false }
             return true
         }
-        func ascii(_ s: String, at offset: Int = 0) -> Bool { starts(Array(s.utf8), at: offset) }
 
         // Executables first.
-        if ascii("MZ") {
-            if b.count >= 0x40 {
+        if starts("MZ") {
+            if count >= 0x40 {
                 let peOffset = Int(b[0x3C]) | Int(b[0x3D]) << 8 | Int(b[0x3E]) << 16 | Int(b[0x3F]) << 24
-                if peOffset >= 0, peOffset < b.count - 4, starts([0x50, 0x45, 0, 0], at: peOffset) { return .pe }
+                if peOffset >= 0, peOffset < count - 4, starts("PE\0\0", at: peOffset) { return .pe }
             }
             return .pe  // DOS MZ executable: treated as executable all the same.
         }
-        if starts([0x7F, 0x45, 0x4C, 0x46]) { return .elf }
-        if starts([0xFE, 0xED, 0xFA, 0xCE]) || starts([0xFE, 0xED, 0xFA, 0xCF]) || starts([0xCE, 0xFA, 0xED, 0xFE])
-            || starts([0xCF, 0xFA, 0xED, 0xFE]) { return .machO }
-        if starts([0xCA, 0xFE, 0xBA, 0xBE]) {
-            // Mach-O universal binary or Java class: the universal header's arch count is small.
-            if b.count >= 8 {
-                let n = Int(b[4]) << 24 | Int(b[5]) << 16 | Int(b[6]) << 8 | Int(b[7])
-                return n > 0 && n < 30 ? .machO : .javaClass
+        if starts("\u{7F}ELF") { return .elf }
+        if count >= 4 {
+            let m = UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+            if m == 0xFEED_FACE || m == 0xFEED_FACF || m == 0xCEFA_EDFE || m == 0xCFFA_EDFE { return .machO }
+            if m == 0xCAFE_BABE {
+                // Mach-O universal binary or Java class: the universal header's arch count is small.
+                if count >= 8 {
+                    let n = Int(b[4]) << 24 | Int(b[5]) << 16 | Int(b[6]) << 8 | Int(b[7])
+                    return n > 0 && n < 30 ? .machO : .javaClass
+                }
+                return .javaClass
             }
-            return .javaClass
         }
-        if starts([0x4C, 0, 0, 0, 0x01, 0x14, 0x02, 0]) { return .windowsShortcut }
-        if ascii("#!") { return .script }
+        if count >= 8 && b[0] == 0x4C && b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 0x01 && b[5] == 0x14 && b[6] == 0x02 && b[7] == 0 {
+            return .windowsShortcut
+        }
+        if starts("#!") { return .script }
 
         // Documents and containers.
-        if starts([0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) { return .ole }
-        if let pdf = indexOf(Array("%PDF-".utf8), in: b, limit: 1024), pdf >= 0 { return .pdf }
-        if ascii("{\\rtf") { return .rtf }
-        if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06]) || starts([0x50, 0x4B, 0x07, 0x08]) {
+        if count >= 8 && b[0] == 0xD0 && b[1] == 0xCF && b[2] == 0x11 && b[3] == 0xE0 && b[4] == 0xA1 && b[5] == 0xB1 && b[6] == 0x1A && b[7] == 0xE1 {
+            return .ole
+        }
+        if indexOf("%PDF-", in: b, limit: 1024) != nil { return .pdf }
+        if starts("{\\rtf") { return .rtf }
+        if count >= 4 && b[0] == 0x50 && b[1] == 0x4B && ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6) || (b[2] == 7 && b[3] == 8)) {
             return zipFlavour(b)
         }
-        if ascii("Rar!\u{1A}\u{07}") { return .rar }
-        if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return .sevenZip }
-        if starts([0x1F, 0x8B]) { return .gzip }
-        if ascii("BZh") && b.count > 3 && b[3] >= 0x31 && b[3] <= 0x39 { return .bzip2 }
-        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
-        if ascii("MSCF") { return .cab }
-        if ascii("ustar", at: 257) { return .tar }
-        if ascii("CD001", at: 32_769) { return .iso }
+        if starts("Rar!\u{1A}\u{07}") { return .rar }
+        if count >= 6 && b[0] == 0x37 && b[1] == 0x7A && b[2] == 0xBC && b[3] == 0xAF && b[4] == 0x27 && b[5] == 0x1C { return .sevenZip }
+        if count >= 2 && b[0] == 0x1F && b[1] == 0x8B { return .gzip }
+        if starts("BZh") && count > 3 && b[3] >= 0x31 && b[3] <= 0x39 { return .bzip2 }
+        if count >= 6 && b[0] == 0xFD && b[1] == 0x37 && b[2] == 0x7A && b[3] == 0x58 && b[4] == 0x5A && b[5] == 0x00 { return .xz }
+        if starts("MSCF") { return .cab }
+        if starts("ustar", at: 257) { return .tar }
+        if starts("CD001", at: 32_769) { return .iso }
 
         // Images.
-        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
-        if starts([0xFF, 0xD8, 0xFF]) { return .jpeg }
-        if ascii("GIF87a") || ascii("GIF89a") { return .gif }
-        if ascii("BM") && b.count >= 14 && b[6] == 0 && b[7] == 0 && b[8] == 0 && b[9] == 0 { return .bmp }
-        if ascii("II*\u{0}") || ascii("MM\u{0}*") { return .tiff }
-        if ascii("RIFF") && ascii("WEBP", at: 8) { return .webp }
-        if starts([0, 0, 1, 0]) && b.count >= 6 && b[4] > 0 && b[5] == 0 { return .icon }
+        if count >= 8 && b[0] == 0x89 && b[1] == 0x50 && b[2] == 0x4E && b[3] == 0x47 && b[4] == 0x0D && b[5] == 0x0A && b[6] == 0x1A && b[7] == 0x0A {
+            return .png
+        }
+        if count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF { return .jpeg }
+        if starts("GIF87a") || starts("GIF89a") { return .gif }
+        if starts("BM") && count >= 14 && b[6] == 0 && b[7] == 0 && b[8] == 0 && b[9] == 0 { return .bmp }
+        if starts("II*\0") || starts("MM\0*") { return .tiff }
+        if starts("RIFF") && starts("WEBP", at: 8) { return .webp }
+        if count >= 6 && b[0] == 0 && b[1] == 0 && b[2] == 1 && b[3] == 0 && b[4] > 0 && b[5] == 0 { return .icon }
 
         // Text kinds.
-        let sample = b.prefix(4096)
-        if sample.contains(0) { return .binary }
-        var lowerHead = [UInt8]()
-        for c in sample.prefix(1024) { lowerHead.append(c >= 65 && c <= 90 ? c + 32 : c) }
+        let sampleCount = min(count, 4096)
+        if memchr(b.baseAddress!, 0, sampleCount) != nil { return .binary }
+        let headCount = min(sampleCount, 1024)
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
         // Skip a UTF-8 BOM and leading white space.
         var start = 0
-        if lowerHead.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
-        while start < lowerHead.count, [32, 9, 13, 10].contains(lowerHead[start]) { start += 1 }
-        let rest = Array(lowerHead[start...])
-        for tag in ["<!doctype html", "<html", "<head", "<body", "<meta", "<script", "<iframe", "<table", "<div", "<p>", "<a href", "<br", "<title", "<style", "<font", "<center", "<img"]
-            where rest.starts(with: Array(tag.utf8)) { return .html }
-        if rest.starts(with: Array("<?xml".utf8)) {
-            return indexOf(Array("<html".utf8), in: lowerHead, limit: 1024) != nil ? .html : .xml
+        if headCount >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { start = 3 }
+        while start < headCount, b[start] == 32 || b[start] == 9 || b[start] == 13 || b[start] == 10 { start += 1 }
+        func restStarts(_ tag: StaticString) -> Bool {
+            let m = tag.utf8CodeUnitCount
+            guard headCount - start >= m else { return false }
+            let p = tag.utf8Start
+            for i in 0..<m where lower(b[start + i]) != p[i] { return false }
+            return true
         }
-        if rest.starts(with: Array("@echo off".utf8)) { return .script }
-        let controls = sample.filter { $0 < 32 && $0 != 9 && $0 != 10 && $0 != 13 && $0 != 12 && $0 != 27 }.count
-        if controls * 100 > max(sample.count, 1) * 5 { return .binary }
+        if start < headCount && b[start] == 60 {
+            if restStarts("<!doctype html") || restStarts("<html") || restStarts("<head") || restStarts("<body") || restStarts("<meta")
+                || restStarts("<script") || restStarts("<iframe") || restStarts("<table") || restStarts("<div") || restStarts("<p>")
+                || restStarts("<a href") || restStarts("<br") || restStarts("<title") || restStarts("<style") || restStarts("<font")
+                || restStarts("<center") || restStarts("<img") {
+                return .html
+            }
+            if restStarts("<?xml") {
+                // "<html" anywhere in the first KiB (case-insensitive).
+                var i = 0
+                while i + 5 <= headCount {
+                    if b[i] == 60 && lower(b[i + 1]) == 104 && lower(b[i + 2]) == 116 && lower(b[i + 3]) == 109 && lower(b[i + 4]) == 108 { return .html }
+                    i += 1
+                }
+                return .xml
+            }
+        }
+        if restStarts("@echo off") { return .script }
+        var controls = 0
+        for i in 0..<sampleCount {
+            let c = b[i]
+            if c < 32 && c != 9 && c != 10 && c != 13 && c != 12 && c != 27 { controls += 1 }
+        }
+        if controls * 100 > max(sampleCount, 1) * 5 { return .binary }
         return .text
     }
 
-    static func indexOf(_ needle: [UInt8], in hay: [UInt8], limit: Int) -> Int? {
-        let end = min(hay.count, limit + needle.count)
-        guard end >= needle.count else { return nil }
+    /// The first offset, at most `limit`, where `needle` starts in `hay`.
+    static func indexOf(_ needle: StaticString, in hay: UnsafeBufferPointer<UInt8>, limit: Int) -> Int? {
+        let m = needle.utf8CodeUnitCount
+        let p = needle.utf8Start
+        let end = min(hay.count, limit + m)
+        guard end >= m else { return nil }
         var i = 0
-        while i + needle.count <= end {
-            if hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle { return i }
+        while i + m <= end {
+            if hay[i] == p[0] {
+                var k = 1
+                while k < m && hay[i + k] == p[k] { k += 1 }
+                if k == m { return i }
+            }
             i += 1
         }
         return nil
     }
 
     /// Tells OOXML, ODF and JAR from plain ZIP by the local file names that appear in `b`.
-    static func zipFlavour(_ b: [UInt8]) -> MIMEFileType {
+    static func zipFlavour(_ b: UnsafeBufferPointer<UInt8>) -> MIMEFileType {
         var names: [String] = []
         var i = 0
         while i + 30 <= b.count, names.count < 64 {

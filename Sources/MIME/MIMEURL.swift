@@ -14,15 +14,22 @@
 public enum MIMEURL {
     /// Finds URLs in free text, normalised, in order, without duplicates.
     public static func extract(from text: String) -> [String] {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { extract(from: $0) }
+    }
+
+    /// Finds URLs in UTF-8 text, normalised, in order, without duplicates.
+    static func extract(from bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         var found: [String] = []
+        var seen = Set<String>()
         var i = 0
         let n = bytes.count
-        func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
-        func matches(_ s: String, at k: Int) -> Bool {
-            let p = Array(s.utf8)
-            guard k + p.count <= n else { return false }
-            for j in 0..<p.count where lower(bytes[k + j]) != p[j] { return false }
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+        @inline(__always) func matches(_ p: StaticString, at k: Int) -> Bool {
+            let count = p.utf8CodeUnitCount
+            guard k + count <= n else { return false }
+            let q = p.utf8Start
+            for j in 0..<count where lower(bytes[k + j]) != q[j] { return false }
             return true
         }
         while i < n {
@@ -38,8 +45,7 @@ public enum MIMEURL {
             if start < 0 { i += 1; continue }
             var e = start
             while e < n, isURLByte(bytes[e]) { e += 1 }
-            let raw = String(decoding: bytes[start..<e], as: UTF8.self)
-            if let url = normalize(raw), !found.contains(url) { found.append(url) }
+            if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])), seen.insert(url).inserted { found.append(url) }
             i = max(e, i + 1)
         }
         return found
@@ -56,6 +62,167 @@ public enum MIMEURL {
 
     /// Normalises one URL; nil if it is not an http, https or ftp URL (or a bare www. host).
     public static func normalize(_ input: String) -> String? {
+        var input = input
+        return input.withUTF8 { normalize($0) }
+    }
+
+    /// Normalises one URL given as UTF-8.
+    static func normalize(_ input: UnsafeBufferPointer<UInt8>) -> String? {
+        switch normalizeASCII(input) {
+        case .url(let url): return url
+        case .notURL: return nil
+        case .needsUnicode: return normalizeUsingStrings(String(decoding: input, as: UTF8.self))
+        }
+    }
+
+    enum FastResult { case url(String), notURL, needsUnicode }
+
+    /// `normalizeUsingStrings` on bytes, for URLs that are ASCII (and whose host stays ASCII
+    /// once percent-decoded): there every Character is one byte (CR LF aside, which no step
+    /// below can tell from two), so byte operations give the same result. Anything else is
+    /// `.needsUnicode`, for the String version (Unicode case mapping, grapheme clusters).
+    static func normalizeASCII(_ b: UnsafeBufferPointer<UInt8>) -> FastResult {
+        var lo = 0
+        var hi = b.count
+        var i = 0
+        while i < hi {
+            if b[i] >= 0x80 { return .needsUnicode }
+            i += 1
+        }
+        // Character.isWhitespace on ASCII: HT, LF, VT, FF, CR, space.
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+        while lo < hi && isSpace(b[lo]) { lo += 1 }
+        while hi > lo && isSpace(b[hi - 1]) { hi -= 1 }
+        // Trailing punctuation (".,;:!?)]'\""); ")" stays when the URL has a "(".
+        var hasOpen: Bool?
+        while hi > lo {
+            let c = b[hi - 1]
+            guard c == 46 || c == 44 || c == 59 || c == 58 || c == 33 || c == 63 || c == 41 || c == 93 || c == 39 || c == 34 else { break }
+            if c == 41 {
+                if hasOpen == nil { hasOpen = UnsafeBufferPointer(rebasing: b[lo..<hi]).contains(40) }
+                if hasOpen! { break }
+            }
+            hi -= 1
+        }
+        let n = hi - lo
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(n, 1)) { s in
+            // Backslashes read as slashes.
+            for k in 0..<n { let c = b[lo + k]; s[k] = c == 92 ? 47 : c }
+            // Scheme.
+            var schemeEnd = -1
+            var k = 0
+            while k + 3 <= n {
+                if s[k] == 58 && s[k + 1] == 47 && s[k + 2] == 47 { schemeEnd = k; break }
+                k += 1
+            }
+            var scheme: StaticString = "http"
+            var r: Int
+            if schemeEnd >= 0 {
+                let len = schemeEnd
+                if len == 4 && lower(s[0]) == 104 && lower(s[1]) == 116 && lower(s[2]) == 116 && lower(s[3]) == 112 {
+                    scheme = "http"
+                } else if len == 5 && lower(s[0]) == 104 && lower(s[1]) == 116 && lower(s[2]) == 116 && lower(s[3]) == 112 && lower(s[4]) == 115 {
+                    scheme = "https"
+                } else if len == 3 && lower(s[0]) == 102 && lower(s[1]) == 116 && lower(s[2]) == 112 {
+                    scheme = "ftp"
+                } else {
+                    return .notURL
+                }
+                r = schemeEnd + 3
+            } else if n >= 4 && lower(s[0]) == 119 && lower(s[1]) == 119 && lower(s[2]) == 119 && s[3] == 46 {
+                r = 0
+            } else {
+                return .notURL
+            }
+            while r < n && s[r] == 47 { r += 1 }
+            var authorityEnd = r
+            while authorityEnd < n && s[authorityEnd] != 47 && s[authorityEnd] != 63 && s[authorityEnd] != 35 { authorityEnd += 1 }
+            var aStart = r
+            var aEnd = authorityEnd
+            var at = aEnd - 1
+            while at >= aStart {
+                if s[at] == 64 { aStart = at + 1; break }
+                at -= 1
+            }
+            var portStart = -1
+            var portEnd = -1
+            if aEnd > aStart && s[aEnd - 1] != 93 {
+                var colon = aEnd - 1
+                while colon >= aStart {
+                    if s[colon] == 58 { portStart = colon + 1; portEnd = aEnd; aEnd = colon; break }
+                    colon -= 1
+                }
+            }
+            // Host: percent-decoded, lower-cased, trailing dots removed, numeric forms as a quad.
+            var host = [UInt8]()
+            host.reserveCapacity(aEnd - aStart)
+            var h = aStart
+            while h < aEnd {
+                if s[h] == 37, h + 2 < aEnd, let hiV = QuotedPrintable.hexValue(s[h + 1]), let loV = QuotedPrintable.hexValue(s[h + 2]) {
+                    let v = hiV << 4 | loV
+                    if v >= 0x80 { return .needsUnicode }
+                    host.append(lower(v))
+                    h += 3
+                } else {
+                    host.append(lower(s[h]))
+                    h += 1
+                }
+            }
+            while host.last == 46 { host.removeLast() }
+            if host.isEmpty { return .notURL }
+            if host.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || $0 == 120 || $0 == 46 || $0 == 43 || $0 == 45 }),
+               let quad = numericHost(String(decoding: host, as: UTF8.self)) {
+                host = Array(quad.utf8)
+            }
+            var out = [UInt8]()
+            out.reserveCapacity(n + 8)
+            out.append(contentsOf: UnsafeBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount))
+            out += [58, 47, 47]
+            out += host
+            if portStart >= 0 {
+                let p = UnsafeBufferPointer(rebasing: s[portStart..<portEnd])
+                let isDefault: Bool
+                switch p.count {
+                case 0: isDefault = true
+                case 2: isDefault = scheme.utf8CodeUnitCount == 4 && p[0] == 56 && p[1] == 48
+                        || scheme.utf8CodeUnitCount == 3 && p[0] == 50 && p[1] == 49
+                case 3: isDefault = scheme.utf8CodeUnitCount == 5 && p[0] == 52 && p[1] == 52 && p[2] == 51
+                default: isDefault = false
+                }
+                if !isDefault {
+                    out.append(58)
+                    let text = String(decoding: p, as: UTF8.self)
+                    if let v = Int(text) { out += Array(String(v).utf8) } else { out.append(contentsOf: p) }
+                }
+            }
+            // Path, query: fragment dropped, unreserved characters decoded.
+            var tailEnd = authorityEnd
+            while tailEnd < n && s[tailEnd] != 35 { tailEnd += 1 }
+            if tailEnd == authorityEnd || s[authorityEnd] == 63 { out.append(47) }
+            var t = authorityEnd
+            while t < tailEnd {
+                if s[t] == 37, t + 2 < tailEnd, let hiV = QuotedPrintable.hexValue(s[t + 1]), let loV = QuotedPrintable.hexValue(s[t + 2]) {
+                    let v = hiV << 4 | loV
+                    let unreserved = (v >= 48 && v <= 57) || (v >= 65 && v <= 90) || (v >= 97 && v <= 122) || v == 45 || v == 46 || v == 95 || v == 126
+                    if unreserved {
+                        out.append(v)
+                    } else {
+                        out += [37, hiV < 10 ? 48 + hiV : 55 + hiV, loV < 10 ? 48 + loV : 55 + loV]
+                    }
+                    t += 3
+                } else {
+                    out.append(s[t])
+                    t += 1
+                }
+            }
+            return .url(String(decoding: out, as: UTF8.self))
+        }
+    }
+
+    /// The reference normalisation on Strings (Characters, Unicode case mapping); used for
+    /// URLs that are not ASCII, and by the tests as the specification of `normalizeASCII`.
+    static func normalizeUsingStrings(_ input: String) -> String? {
         var s = input.trimmingSpaces()
         // Trailing punctuation that is almost always sentence punctuation.
         while let last = s.last, ".,;:!?)]'\"".contains(last) {

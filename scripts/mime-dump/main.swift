@@ -3,6 +3,8 @@
 //   mime-dump FILE...            one JSON object per line per message (for scripts/mime-differential.py)
 //   mime-dump --bench N DIR...   parse + decode + text extraction of every file, N rounds, one core
 //   mime-dump --big MB           peak memory while parsing a generated MB-megabyte single-attachment message
+//   mime-dump --full FILE...     as the first form, with each part's text, hidden text, HTML and URLs
+//                                and the message's URLs (to compare the engine's output before and after a change)
 //
 // Built in the developers' private package (see docs/mime.md); not part of the gatehouse binary.
 import Glibc
@@ -49,7 +51,7 @@ func json(_ s: String) -> String {
     return out + "\""
 }
 
-func dump(_ path: String, _ bytes: [UInt8]) -> String {
+func dump(_ path: String, _ bytes: [UInt8], full: Bool = false) -> String {
     let m = MIMEParser().parse(bytes)
     var parts: [String] = []
     for p in m.parts {
@@ -70,12 +72,16 @@ func dump(_ path: String, _ bytes: [UInt8]) -> String {
             + "\"type\":\(json(p.contentType.mimeType)),\"encoding\":\(json(p.transferEncoding.description)),"
             + "\"filenames\":[\(p.filenames.map(json).joined(separator: ","))],\"size\":\(p.decodedSize),"
             + "\"sha256\":\(p.sha256.map { json($0.hex) } ?? "null"),\"trueType\":\"\(p.trueType.rawValue)\",\"bodyText\":\(p.isBodyText),"
-            + "\"defects\":[\(p.defects.names.map(json).joined(separator: ","))]}")
+            + "\"defects\":[\(p.defects.names.map(json).joined(separator: ","))]"
+            + (full ? ",\"text\":\(p.text.map(json) ?? "null"),\"hidden\":\(p.hiddenText.map(json) ?? "null"),\"html\":\(p.html.map(json) ?? "null"),"
+                + "\"partURLs\":[\(p.urls.map(json).joined(separator: ","))]" : "")
+            + "}")
     }
     return "{\"file\":\(json(path)),\"size\":\(bytes.count),\"unscannable\":\(m.isUnscannable),"
         + "\"defects\":[\(m.defects.names.map(json).joined(separator: ","))],"
         + "\"limits\":[\(m.limitErrors.map { json($0.description) }.joined(separator: ","))],"
-        + "\"urls\":\(m.urls.count),\"parts\":[\(parts.joined(separator: ","))]}"
+        + "\"urls\":\(m.urls.count),\"parts\":[\(parts.joined(separator: ","))]"
+        + (full ? ",\"allURLs\":[\(m.urls.map(json).joined(separator: ","))],\"bodyText\":\(json(m.bodyText))" : "") + "}"
 }
 
 func now() -> Double {
@@ -137,9 +143,10 @@ if args.first == "--bench" {
     print("message: \(msg.count) bytes, parts: \(m.parts.count), attachment sha256: \(m.parts.last?.sha256?.hex ?? "-")")
     print("parse: \(format2(dt)) s (\(format2(Double(msg.count) / 1_048_576 / dt)) MiB/s); RSS before parse \(before) kB, peak before \(hwmBefore) kB, peak after \(after) kB; extra peak: \(max(0, after - before)) kB")
 } else {
-    for path in args {
+    let full = args.first == "--full"
+    for path in args.dropFirst(full ? 1 : 0) {
         guard let bytes = readFile(path) else { continue }
-        print(dump(path, bytes))
+        print(dump(path, bytes, full: full))
     }
 }
 
