@@ -53,18 +53,35 @@ public enum MIMECharset {
         case "us-ascii":
             // Undeclared or ASCII-declared 8-bit text: UTF-8 if valid (RFC 6532 headers and
             // unlabelled UTF-8 bodies are common), else windows-1252.
-            if array.allSatisfy({ $0 < 0x80 }) { return Result(text: String(decoding: array, as: UTF8.self), usedFallback: false) }
+            if isASCII(array) { return Result(text: String(decoding: array, as: UTF8.self), usedFallback: false) }
             return decodeUTF8OrFallback(array)
         case "iso-8859-1", "windows-1252":
             return Result(text: windows1252(array), usedFallback: false)
         default:
-            if array.allSatisfy({ $0 < 0x80 }) && isASCIICompatible(name) {
+            if isASCII(array) && isASCIICompatible(name) {
                 return Result(text: String(decoding: array, as: UTF8.self), usedFallback: false)
             }
             if let converted = iconvDecode(array, from: name) { return converted }
             var fallback = decodeUTF8OrFallback(array)
             fallback.usedFallback = true
             return fallback
+        }
+    }
+
+    /// Whether every byte is below 0x80 (eight bytes at a time).
+    static func isASCII(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            let n = raw.count
+            var i = 0
+            while i + 8 <= n {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+                i += 8
+            }
+            while i < n {
+                if raw[i] >= 0x80 { return false }
+                i += 1
+            }
+            return true
         }
     }
 
@@ -88,22 +105,38 @@ public enum MIMECharset {
 
     /// Decodes windows-1252 (never fails).
     public static func windows1252(_ bytes: some Collection<UInt8>) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count + bytes.count / 4)
-        for b in bytes {
-            if b < 0x80 {
-                out.append(b)
-            } else {
-                let v: UInt32 = b < 0xA0 ? UInt32(cp1252High[Int(b - 0x80)]) : UInt32(b)
-                if v < 0x800 {
-                    out.append(UInt8(0xC0 | (v >> 6)))
-                    out.append(UInt8(0x80 | (v & 0x3F)))
-                } else {
-                    out.append(UInt8(0xE0 | (v >> 12)))
-                    out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-                    out.append(UInt8(0x80 | (v & 0x3F)))
+        if let text = bytes.withContiguousStorageIfAvailable({ windows1252(buffer: $0) }) { return text }
+        return Array(bytes).withUnsafeBufferPointer { windows1252(buffer: $0) }
+    }
+
+    static func windows1252(buffer bytes: UnsafeBufferPointer<UInt8>) -> String {
+        // At most three UTF-8 bytes per input byte; written in place, ASCII runs copied whole.
+        let out = [UInt8](unsafeUninitializedCapacity: bytes.count * 3) { o, written in
+            var w = 0
+            var i = 0
+            let n = bytes.count
+            cp1252High.withUnsafeBufferPointer { high in
+                while i < n {
+                    let b = bytes[i]
+                    if b < 0x80 {
+                        o[w] = b; w += 1; i += 1
+                        continue
+                    }
+                    let v: UInt32 = b < 0xA0 ? UInt32(high[Int(b - 0x80)]) : UInt32(b)
+                    if v < 0x800 {
+                        o[w] = UInt8(0xC0 | (v >> 6))
+                        o[w + 1] = UInt8(0x80 | (v & 0x3F))
+                        w += 2
+                    } else {
+                        o[w] = UInt8(0xE0 | (v >> 12))
+                        o[w + 1] = UInt8(0x80 | ((v >> 6) & 0x3F))
+                        o[w + 2] = UInt8(0x80 | (v & 0x3F))
+                        w += 3
+                    }
+                    i += 1
                 }
             }
+            written = w
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -10,6 +10,8 @@
 //
 // Security notes: runs on bounded, already-delimited input; all keeping is capped by limits.
 
+import Glibc
+
 extension MessageBuilder {
     func analyzeLeaf(_ p: Int, buffer: UnsafeBufferPointer<UInt8>, asText: Bool = false) {
         var part = message.parts[p]
@@ -139,8 +141,8 @@ extension MessageBuilder {
                     return true
                 }
                 // Skip to the next line.
-                while i < n && b[i] != 10 { i += 1 }
-                i += 1
+                guard let lf = memchr(b.baseAddress! + i, 10, n - i) else { return false }
+                i = b.baseAddress!.distance(to: lf.assumingMemoryBound(to: UInt8.self)) + 1
             }
             return false
         }

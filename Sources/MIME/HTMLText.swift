@@ -131,37 +131,30 @@ public enum HTMLText {
         return html.withUTF8 { render(utf8: $0, maxURLs: maxURLs) }
     }
 
-    /// Lower-cases a tag or attribute name into `out` as `String.lowercased()` does (bytes for
-    /// ASCII); returns whether the lower-cased name is ASCII.
-    private static func lowercaseName(_ name: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
-        out.removeAll(keepingCapacity: true)
-        var ascii = true
-        for c in name {
-            if c >= 0x80 { ascii = false; break }
-            out.append(c >= 65 && c <= 90 ? c + 32 : c)
-        }
-        if ascii { return true }
-        out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: String(decoding: name, as: UTF8.self).lowercased().utf8)
-        return !out.contains { $0 >= 0x80 }
-    }
-
     /// Renders UTF-8 HTML. Works on bytes; the few steps whose String form differs from a byte
     /// form on non-ASCII input (Unicode case mapping, grapheme clusters) use the String form there.
     static func render(utf8 b: UnsafeBufferPointer<UInt8>, maxURLs: Int) -> Rendered {
-        let n = b.count
-        guard let base = b.baseAddress else {
+        guard b.baseAddress != nil else {
             return Rendered(text: "", hiddenText: "", urls: [], hasHiddenText: false)
         }
+        var renderer = Renderer(b, maxURLs: maxURLs)
+        return renderer.run()
+    }
+
+    /// The state of one rendering (a struct with mutating methods rather than closures over
+    /// local variables, which would need dynamic exclusivity checks on every access).
+    private struct Renderer {
+        let b: UnsafeBufferPointer<UInt8>
+        let base: UnsafePointer<UInt8>
+        let n: Int
+        let maxURLs: Int
         var visible = [UInt8]()
-        visible.reserveCapacity(n / 2)
         var hidden = [UInt8]()
         var urls: [String] = []
         var seenURLs = Set<String>()
         var stack: [Element] = []
         var names = [UInt8]()  // the stack's names, back to back
         var hiddenDepth = 0
-        var i = 0
         var pendingSpace = false
         var styledHidden = false
         var scratch = [UInt8]()  // entity-decoded text
@@ -170,253 +163,313 @@ public enum HTMLText {
         var values = [UInt8]()  // this tag's decoded attribute values
         var attributes: [Attribute] = []
 
-        func emitDecoded(_ decoded: UnsafeBufferPointer<UInt8>) {
+        init(_ b: UnsafeBufferPointer<UInt8>, maxURLs: Int) {
+            self.b = b
+            self.base = b.baseAddress!
+            self.n = b.count
+            self.maxURLs = maxURLs
+            visible.reserveCapacity(n / 2)
+        }
+
+        mutating func emitDecoded(_ decoded: UnsafeBufferPointer<UInt8>) {
             if hiddenDepth > 0 {
                 if decoded.contains(where: { $0 > 32 }) { styledHidden = true }
                 hidden.append(contentsOf: decoded)
                 hidden.append(32)
                 return
             }
-            for c in decoded {
-                if c == 32 || c == 9 || c == 10 || c == 13 || c == 12 {
+            // Runs of white space become one pending space; runs of other bytes are copied whole.
+            @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 12 }
+            var k = 0
+            let count = decoded.count
+            while k < count {
+                if isSpace(decoded[k]) {
                     pendingSpace = true
-                } else {
-                    if pendingSpace, let last = visible.last, last != 10, last != 32 { visible.append(32) }
-                    pendingSpace = false
-                    visible.append(c)
+                    k += 1
+                    continue
                 }
+                var e = k + 1
+                while e < count && !isSpace(decoded[e]) { e += 1 }
+                if pendingSpace, let last = visible.last, last != 10, last != 32 { visible.append(32) }
+                pendingSpace = false
+                visible.append(contentsOf: UnsafeBufferPointer(rebasing: decoded[k..<e]))
+                k = e
             }
         }
-        func emitText(_ bytes: UnsafeBufferPointer<UInt8>) {
-            if memchr(bytes.baseAddress!, 38, bytes.count) == nil {
+
+        mutating func emitText(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+            if memchr(start, 38, bytes.count) == nil {
                 emitDecoded(bytes)
             } else {
-                scratch.removeAll(keepingCapacity: true)
-                decodeEntities(bytes, into: &scratch)
-                scratch.withUnsafeBufferPointer { emitDecoded($0) }
+                var decoded = [UInt8]()
+                swap(&decoded, &scratch)
+                decoded.removeAll(keepingCapacity: true)
+                decodeEntities(bytes, into: &decoded)
+                decoded.withUnsafeBufferPointer { emitDecoded($0) }
+                swap(&decoded, &scratch)
             }
         }
-        func newline() {
+
+        mutating func newline() {
             guard hiddenDepth == 0 else { return }
             pendingSpace = false
             if let last = visible.last, last != 10 { visible.append(10) }
         }
-        func addURL(_ raw: UnsafeBufferPointer<UInt8>) {
+
+        mutating func addURL(_ raw: UnsafeBufferPointer<UInt8>) {
             guard urls.count < maxURLs else { return }
             if let u = MIMEURL.normalize(raw), seenURLs.insert(u).inserted { urls.append(u) }
         }
-        func addURL(_ raw: String) {
+
+        mutating func addURL(_ raw: String) {
             var raw = raw
             raw.withUTF8 { addURL($0) }
         }
+
         @inline(__always) func slice(_ from: Int, _ to: Int) -> UnsafeBufferPointer<UInt8> {
             UnsafeBufferPointer(start: base + from, count: to - from)
         }
+
         @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
 
-        while i < n {
-            if b[i] != 60 {
-                let j = memchr(base + i, 60, n - i).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
-                emitText(slice(i, j))
-                i = j
-                continue
-            }
-            // '<'
-            if i + 3 < n, b[i + 1] == 33, b[i + 2] == 45, b[i + 3] == 45 {
-                // Comment: up to "-->".
-                var j = i + 4
-                while j + 2 < n, !(b[j] == 45 && b[j + 1] == 45 && b[j + 2] == 62) { j += 1 }
-                i = min(n, j + 3)
-                continue
-            }
-            guard i + 1 < n, isTagStart(b[i + 1]) else {
-                emitText(slice(i, i + 1))
-                i += 1
-                continue
-            }
-            // Parse a tag.
-            var j = i + 1
-            let closing = b[j] == 47
-            if closing { j += 1 }
-            let nameStart = j
-            while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62 || b[j] == 47) { j += 1 }
-            let nameASCII = lowercaseName(slice(nameStart, j), into: &name)
-            let info: TagInfo = nameASCII
-                ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
-                : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
-            values.removeAll(keepingCapacity: true)
-            attributes.removeAll(keepingCapacity: true)
-            // Attributes.
-            while j < n, b[j] != 62 {
-                let c = b[j]
-                if c == 32 || c == 9 || c == 10 || c == 13 || c == 47 { j += 1; continue }
-                let aStart = j
-                while j < n, !(b[j] == 61 || b[j] == 62 || b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 47) { j += 1 }
-                let aEnd = j
-                while j < n, isSpace(b[j]) { j += 1 }
-                let valueStart = values.count
-                if j < n, b[j] == 61 {
-                    j += 1
-                    while j < n, isSpace(b[j]) { j += 1 }
-                    if j < n, b[j] == 34 || b[j] == 39 {
-                        let q = b[j]
-                        j += 1
-                        let vStart = j
-                        j = memchr(base + j, Int32(q), n - j).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? n
-                        decodeEntities(slice(vStart, j), into: &values)
-                        if j < n { j += 1 }
-                    } else {
-                        let vStart = j
-                        while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62) { j += 1 }
-                        decodeEntities(slice(vStart, j), into: &values)
-                    }
-                }
-                if aEnd > aStart {
-                    let kind: AttributeKind
-                    if lowercaseName(slice(aStart, aEnd), into: &attributeName) {
-                        kind = attributeName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
-                    } else {
-                        kind = attributeKind(ofUnicodeName: String(decoding: attributeName, as: UTF8.self))
-                    }
-                    attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count))
-                }
-                if attributes.count > 256 { break }
-            }
-            i = min(n, j + 1)
+        /// The offset of the next `byte` at or after `from`, or `n`.
+        @inline(__always) func next(_ byte: UInt8, from: Int) -> Int {
+            guard from < n, let hit = memchr(base + from, Int32(byte), n - from) else { return n }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
 
-            if closing {
-                if info.block { newline() }
-                var k = stack.count - 1
-                while k >= 0 {
-                    let e = stack[k]
-                    let same: Bool
-                    if e.ascii && nameASCII {
-                        same = e.nameEnd - e.nameStart == name.count && names.withUnsafeBufferPointer { s in
-                            name.withUnsafeBufferPointer { memcmp(s.baseAddress! + e.nameStart, $0.baseAddress!, $0.count) == 0 }
+        /// Lower-cases a tag or attribute name into `out` as `String.lowercased()` does (bytes
+        /// for ASCII); returns whether the lower-cased name is ASCII.
+        func lowercaseName(_ from: Int, _ to: Int, into out: inout [UInt8]) -> Bool {
+            out.removeAll(keepingCapacity: true)
+            var ascii = true
+            for k in from..<to where b[k] >= 0x80 { ascii = false; break }
+            if ascii {
+                out.append(contentsOf: slice(from, to))
+                out.withUnsafeMutableBufferPointer { o in
+                    for k in 0..<o.count where o[k] >= 65 && o[k] <= 90 { o[k] += 32 }
+                }
+                return true
+            }
+            out.append(contentsOf: String(decoding: slice(from, to), as: UTF8.self).lowercased().utf8)
+            return !out.contains { $0 >= 0x80 }
+        }
+
+        /// Handles the attributes of an opening tag that carry URLs.
+        mutating func collectURLs(_ info: TagInfo, _ v: UnsafeBufferPointer<UInt8>) {
+            for a in attributes {
+                let value = UnsafeBufferPointer(rebasing: v[a.valueStart..<a.valueEnd])
+                switch a.kind {
+                case .url:
+                    addURL(value)
+                case .srcset:
+                    if value.contains(where: { $0 >= 0x80 }) {
+                        for candidate in String(decoding: value, as: UTF8.self).split(separator: ",") {
+                            if let u = candidate.split(separator: " ").first { addURL(String(u)) }
                         }
                     } else {
-                        same = String(decoding: names[e.nameStart..<e.nameEnd], as: UTF8.self) == String(decoding: name, as: UTF8.self)
-                    }
-                    if same { break }
-                    k -= 1
-                }
-                if k >= 0 {
-                    for e in stack[k...] where e.hidden { hiddenDepth -= 1 }
-                    names.removeSubrange(stack[k].nameStart...)
-                    stack.removeSubrange(k...)
-                }
-                continue
-            }
-            values.withUnsafeBufferPointer { v in
-                for a in attributes {
-                    let value = UnsafeBufferPointer(rebasing: v[a.valueStart..<a.valueEnd])
-                    switch a.kind {
-                    case .url:
-                        addURL(value)
-                    case .srcset:
-                        if value.contains(where: { $0 >= 0x80 }) {
-                            for candidate in String(decoding: value, as: UTF8.self).split(separator: ",") {
-                                if let u = candidate.split(separator: " ").first { addURL(String(u)) }
+                        // Candidates split at commas, each one's first space-separated word.
+                        var p = 0
+                        while p < value.count {
+                            var q = p
+                            while q < value.count && value[q] != 44 { q += 1 }
+                            var w = p
+                            while w < q && value[w] == 32 { w += 1 }
+                            if w < q {
+                                var e = w
+                                while e < q && value[e] != 32 { e += 1 }
+                                addURL(UnsafeBufferPointer(rebasing: value[w..<e]))
                             }
-                        } else {
-                            // Candidates split at commas, each one's first space-separated word.
-                            var p = 0
-                            while p < value.count {
-                                var q = p
-                                while q < value.count && value[q] != 44 { q += 1 }
-                                var w = p
-                                while w < q && value[w] == 32 { w += 1 }
-                                if w < q {
-                                    var e = w
-                                    while e < q && value[e] != 32 { e += 1 }
-                                    addURL(UnsafeBufferPointer(rebasing: value[w..<e]))
-                                }
-                                p = q + 1
-                            }
+                            p = q + 1
                         }
-                    case .content where info.meta:
-                        if value.contains(where: { $0 >= 0x80 }) {
-                            let text = String(decoding: value, as: UTF8.self)
-                            if let r = text.lowercased().firstRange(of: "url=") {
-                                let offset = text.lowercased().distance(from: text.lowercased().startIndex, to: r.upperBound)
-                                addURL(String(text.dropFirst(offset)).trimmingCharacters(in: "'\" "))
-                            }
-                        } else {
-                            var k = 0
-                            while k + 4 <= value.count {
-                                if lowerByte(value[k]) == 117 && lowerByte(value[k + 1]) == 114 && lowerByte(value[k + 2]) == 108 && value[k + 3] == 61 { break }
-                                k += 1
-                            }
-                            if k + 4 <= value.count {
-                                var s = k + 4
-                                var e = value.count
-                                @inline(__always) func trimmed(_ c: UInt8) -> Bool { c == 39 || c == 34 || c == 32 }
-                                while s < e && trimmed(value[s]) { s += 1 }
-                                while e > s && trimmed(value[e - 1]) { e -= 1 }
-                                addURL(UnsafeBufferPointer(rebasing: value[s..<e]))
-                            }
+                    }
+                case .content where info.meta:
+                    if value.contains(where: { $0 >= 0x80 }) {
+                        let text = String(decoding: value, as: UTF8.self)
+                        if let r = text.lowercased().firstRange(of: "url=") {
+                            let offset = text.lowercased().distance(from: text.lowercased().startIndex, to: r.upperBound)
+                            addURL(String(text.dropFirst(offset)).trimmingCharacters(in: "'\" "))
                         }
-                    default:
-                        break
+                    } else {
+                        var k = 0
+                        while k + 4 <= value.count {
+                            if lowerByte(value[k]) == 117 && lowerByte(value[k + 1]) == 114 && lowerByte(value[k + 2]) == 108 && value[k + 3] == 61 { break }
+                            k += 1
+                        }
+                        if k + 4 <= value.count {
+                            var s = k + 4
+                            var e = value.count
+                            @inline(__always) func trimmed(_ c: UInt8) -> Bool { c == 39 || c == 34 || c == 32 }
+                            while s < e && trimmed(value[s]) { s += 1 }
+                            while e > s && trimmed(value[e - 1]) { e -= 1 }
+                            addURL(UnsafeBufferPointer(rebasing: value[s..<e]))
+                        }
                     }
+                default:
+                    break
                 }
-            }
-            if info.rawText {
-                // Raw text elements: skip to the matching end tag ("</" and the name, any case).
-                let m = name.count + 2
-                var k = i
-                var found = n
-                while k + m <= n, let hit = memchr(base + k, 60, n - m + 1 - k) {
-                    k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                    if b[k + 1] == 47 {
-                        var same = true
-                        for t in 0..<name.count where lowerByte(b[k + 2 + t]) != name[t] { same = false; break }
-                        if same { found = k; break }
-                    }
-                    k += 1
-                }
-                if info.title {
-                    decodeEntities(slice(i, found), into: &hidden)
-                    hidden.append(10)
-                }
-                if found < n, let close = memchr(base + found, 62, n - found) {
-                    i = base.distance(to: close.assumingMemoryBound(to: UInt8.self)) + 1
-                } else {
-                    i = n
-                }
-                continue
-            }
-            if info.br || info.cell || info.block {
-                if info.cell { if hiddenDepth == 0 { pendingSpace = true } } else { newline() }
-            }
-            if info.img, hiddenDepth == 0, let alt = attributes.first(where: { $0.kind == .alt }), alt.valueEnd > alt.valueStart {
-                let text = Array(values[alt.valueStart..<alt.valueEnd])
-                text.withUnsafeBufferPointer { emitText($0) }
-            }
-            if info.void || (j > 0 && j - 1 < n && b[j - 1] == 47) { continue }
-            var isHidden = false
-            values.withUnsafeBufferPointer { v in
-                for a in attributes {
-                    let value = UnsafeBufferPointer(rebasing: v[a.valueStart..<a.valueEnd])
-                    if a.kind == .hidden || (a.kind == .style && isHidingStyle(value)) { isHidden = true; break }
-                }
-                if !isHidden && info.font {
-                    isHidden = attributes.contains { a in
-                        a.kind == .size && ((a.valueEnd - a.valueStart == 1 && v[a.valueStart] == 48)
-                            || (a.valueEnd - a.valueStart == 2 && v[a.valueStart] == 45 && v[a.valueStart + 1] == 55))
-                    }
-                }
-            }
-            if stack.count < 512 {
-                stack.append(Element(nameStart: names.count, nameEnd: names.count + name.count, ascii: nameASCII, hidden: isHidden))
-                names += name
-                if isHidden { hiddenDepth += 1 }
             }
         }
-        let text = String(decoding: cleanInvisible(visible), as: UTF8.self)
-        for u in MIMEURL.extract(from: text) where urls.count < maxURLs && seenURLs.insert(u).inserted { urls.append(u) }
-        let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
-        return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
+
+        /// Whether the attributes of an opening tag hide its content.
+        func hides(_ info: TagInfo, _ v: UnsafeBufferPointer<UInt8>) -> Bool {
+            for a in attributes where a.kind == .hidden || (a.kind == .style && isHidingStyle(UnsafeBufferPointer(rebasing: v[a.valueStart..<a.valueEnd]))) {
+                return true
+            }
+            guard info.font else { return false }
+            return attributes.contains { a in
+                a.kind == .size && ((a.valueEnd - a.valueStart == 1 && v[a.valueStart] == 48)
+                    || (a.valueEnd - a.valueStart == 2 && v[a.valueStart] == 45 && v[a.valueStart + 1] == 55))
+            }
+        }
+
+        /// Whether the open element `e` has the name in `name`.
+        func sameName(_ e: Element, ascii: Bool) -> Bool {
+            if e.ascii && ascii {
+                guard e.nameEnd - e.nameStart == name.count else { return false }
+                for k in 0..<name.count where names[e.nameStart + k] != name[k] { return false }
+                return true
+            }
+            return String(decoding: names[e.nameStart..<e.nameEnd], as: UTF8.self) == String(decoding: name, as: UTF8.self)
+        }
+
+        mutating func run() -> Rendered {
+            var i = 0
+            while i < n {
+                if b[i] != 60 {
+                    let j = next(60, from: i)
+                    emitText(slice(i, j))
+                    i = j
+                    continue
+                }
+                // '<'
+                if i + 3 < n, b[i + 1] == 33, b[i + 2] == 45, b[i + 3] == 45 {
+                    // Comment: up to "-->".
+                    var j = i + 4
+                    while j + 2 < n, !(b[j] == 45 && b[j + 1] == 45 && b[j + 2] == 62) { j += 1 }
+                    i = min(n, j + 3)
+                    continue
+                }
+                guard i + 1 < n, isTagStart(b[i + 1]) else {
+                    emitText(slice(i, i + 1))
+                    i += 1
+                    continue
+                }
+                // Parse a tag.
+                var j = i + 1
+                let closing = b[j] == 47
+                if closing { j += 1 }
+                let nameStart = j
+                while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62 || b[j] == 47) { j += 1 }
+                var lowered = [UInt8]()
+                swap(&lowered, &name)
+                let nameASCII = lowercaseName(nameStart, j, into: &lowered)
+                swap(&lowered, &name)
+                let info: TagInfo = nameASCII
+                    ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
+                    : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
+                values.removeAll(keepingCapacity: true)
+                attributes.removeAll(keepingCapacity: true)
+                // Attributes.
+                while j < n, b[j] != 62 {
+                    let c = b[j]
+                    if c == 32 || c == 9 || c == 10 || c == 13 || c == 47 { j += 1; continue }
+                    let aStart = j
+                    while j < n, !(b[j] == 61 || b[j] == 62 || b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 47) { j += 1 }
+                    let aEnd = j
+                    while j < n, isSpace(b[j]) { j += 1 }
+                    let valueStart = values.count
+                    if j < n, b[j] == 61 {
+                        j += 1
+                        while j < n, isSpace(b[j]) { j += 1 }
+                        if j < n, b[j] == 34 || b[j] == 39 {
+                            let q = b[j]
+                            j += 1
+                            let vStart = j
+                            j = next(q, from: j)
+                            decodeEntities(slice(vStart, j), into: &values)
+                            if j < n { j += 1 }
+                        } else {
+                            let vStart = j
+                            while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62) { j += 1 }
+                            decodeEntities(slice(vStart, j), into: &values)
+                        }
+                    }
+                    if aEnd > aStart {
+                        let kind: AttributeKind
+                        var loweredName = [UInt8]()
+                        swap(&loweredName, &attributeName)
+                        if lowercaseName(aStart, aEnd, into: &loweredName) {
+                            kind = loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
+                        } else {
+                            kind = attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
+                        }
+                        swap(&loweredName, &attributeName)
+                        attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count))
+                    }
+                    if attributes.count > 256 { break }
+                }
+                i = min(n, j + 1)
+
+                if closing {
+                    if info.block { newline() }
+                    var k = stack.count - 1
+                    while k >= 0 && !sameName(stack[k], ascii: nameASCII) { k -= 1 }
+                    if k >= 0 {
+                        for e in stack[k...] where e.hidden { hiddenDepth -= 1 }
+                        names.removeSubrange(stack[k].nameStart...)
+                        stack.removeSubrange(k...)
+                    }
+                    continue
+                }
+                var v = [UInt8]()
+                swap(&v, &values)
+                if !attributes.isEmpty { v.withUnsafeBufferPointer { collectURLs(info, $0) } }
+                if info.rawText {
+                    swap(&v, &values)
+                    // Raw text elements: skip to the matching end tag ("</" and the name, any case).
+                    let m = name.count + 2
+                    var k = i
+                    var found = n
+                    while k + m <= n, let hit = memchr(base + k, 60, n - m + 1 - k) {
+                        k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                        if b[k + 1] == 47 {
+                            var same = true
+                            for t in 0..<name.count where lowerByte(b[k + 2 + t]) != name[t] { same = false; break }
+                            if same { found = k; break }
+                        }
+                        k += 1
+                    }
+                    if info.title {
+                        decodeEntities(slice(i, found), into: &hidden)
+                        hidden.append(10)
+                    }
+                    let close = next(62, from: found)
+                    i = close < n ? close + 1 : n
+                    continue
+                }
+                if info.br || info.cell || info.block {
+                    if info.cell { if hiddenDepth == 0 { pendingSpace = true } } else { newline() }
+                }
+                if info.img, hiddenDepth == 0, let alt = attributes.first(where: { $0.kind == .alt }), alt.valueEnd > alt.valueStart {
+                    v.withUnsafeBufferPointer { emitText(UnsafeBufferPointer(rebasing: $0[alt.valueStart..<alt.valueEnd])) }
+                }
+                let isVoid = info.void || (j > 0 && j - 1 < n && b[j - 1] == 47)
+                let isHidden = !isVoid && !attributes.isEmpty && v.withUnsafeBufferPointer { hides(info, $0) }
+                swap(&v, &values)
+                if isVoid { continue }
+                if stack.count < 512 {
+                    stack.append(Element(nameStart: names.count, nameEnd: names.count + name.count, ascii: nameASCII, hidden: isHidden))
+                    names += name
+                    if isHidden { hiddenDepth += 1 }
+                }
+            }
+            let text = String(decoding: cleanInvisible(visible), as: UTF8.self)
+            for u in MIMEURL.extract(from: text) where urls.count < maxURLs && seenURLs.insert(u).inserted { urls.append(u) }
+            let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
+            return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
+        }
     }
 
     static func lowerByte(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }

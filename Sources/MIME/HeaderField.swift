@@ -57,6 +57,30 @@ public struct MIMEHeader: Sendable, Hashable, RandomAccessCollection {
         return fields.first { Self.sameName($0.name, lower) }
     }
 
+    /// 1, 2, 3 if `name` is Content-Type, Content-Transfer-Encoding, Content-Disposition (as
+    /// `fields(named:)` compares names), else 0.
+    static func mimeFieldKind(_ name: String) -> Int {
+        let ascii: Int? = name.utf8.withContiguousStorageIfAvailable { a -> Int in
+            for c in a where c >= 0x80 { return -1 }
+            @inline(__always) func equals(_ lower: StaticString) -> Bool {
+                guard a.count == lower.utf8CodeUnitCount else { return false }
+                let p = lower.utf8Start
+                for k in 0..<a.count where (a[k] >= 65 && a[k] <= 90 ? a[k] + 32 : a[k]) != p[k] { return false }
+                return true
+            }
+            if a.count < 12 || a[0] | 0x20 != 99 { return 0 }  // every MIME field name starts with "content-"
+            if equals("content-type") { return 1 }
+            if equals("content-transfer-encoding") { return 2 }
+            if equals("content-disposition") { return 3 }
+            return 0
+        }
+        if let ascii, ascii >= 0 { return ascii }
+        if sameName(name, "content-type") { return 1 }
+        if sameName(name, "content-transfer-encoding") { return 2 }
+        if sameName(name, "content-disposition") { return 3 }
+        return 0
+    }
+
     /// `name.lowercased() == lower`, compared as bytes when both are ASCII (field names the
     /// parser reads always are), where lower-casing and String equality are plain byte operations.
     static func sameName(_ name: String, _ lower: String) -> Bool {

@@ -200,11 +200,11 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
         guard end >= m else { return nil }
         var i = 0
         while i + m <= end {
-            if hay[i] == p[0] {
-                var k = 1
-                while k < m && hay[i + k] == p[k] { k += 1 }
-                if k == m { return i }
-            }
+            guard let hit = memchr(hay.baseAddress! + i, Int32(p[0]), end - m + 1 - i) else { return nil }
+            i = hay.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            var k = 1
+            while k < m && hay[i + k] == p[k] { k += 1 }
+            if k == m { return i }
             i += 1
         }
         return nil

@@ -516,12 +516,21 @@ struct LineMachine {
         var defects: MIMEDefects = []
         var limitErrors: [MIMELimitError] = []
 
-        for field in header where field.rawValue.contains(where: { $0 >= 0x80 || $0 == 61 }) {
-            defects.formUnion(field.decodedValue.defects)
+        // The MIME fields, in one pass (as `header.fields(named:)` would find them).
+        var typeFields: [MIMEHeaderField] = []
+        var encodingFields: [MIMEHeaderField] = []
+        var dispositionFields: [MIMEHeaderField] = []
+        for field in header {
+            switch MIMEHeader.mimeFieldKind(field.name) {
+            case 1: typeFields.append(field)
+            case 2: encodingFields.append(field)
+            case 3: dispositionFields.append(field)
+            default: break
+            }
+            defects.formUnion(Self.headerValueDefects(field.rawValue))
         }
 
         // Content-Type (RFC 2045 §5); the first field is the primary reading.
-        let typeFields = header.fields(named: "content-type")
         let parentIsDigest = parts[p].parent.map { parts[$0].kind == .multipart && parts[$0].contentType.mimeType == "multipart/digest" } ?? false
         var type = parentIsDigest ? MIMEContentType.digestDefault : MIMEContentType.defaultType
         var hasType = false
@@ -555,7 +564,6 @@ struct LineMachine {
         parts[p].hasContentType = hasType
 
         // Content-Transfer-Encoding (RFC 2045 §6).
-        let encodingFields = header.fields(named: "content-transfer-encoding")
         var encoding = MIMETransferEncoding.sevenBit
         if let first = encodingFields.first {
             let (parsed, exact) = MIMETransferEncoding.parse(first.rawValue)
@@ -579,7 +587,6 @@ struct LineMachine {
         parts[p].transferEncoding = encoding
 
         // Content-Disposition (RFC 2183).
-        let dispositionFields = header.fields(named: "content-disposition")
         if let first = dispositionFields.first {
             parts[p].disposition = MIMEContentDisposition.parse(first.rawValue, limits: limits, defects: &defects, limitErrors: &limitErrors)
         }
@@ -604,6 +611,23 @@ struct LineMachine {
 
         builder.flag(p, defects)
         for e in limitErrors { builder.limit(e) }
+    }
+
+    /// `EncodedWord.decode(raw).defects`, without decoding when it cannot find any: with no
+    /// "=?" there are no words, and the only possible defect is 8-bit text that is not UTF-8.
+    static func headerValueDefects(_ raw: [UInt8]) -> MIMEDefects {
+        raw.withUnsafeBufferPointer { b in
+            var high = false
+            var k = 0
+            while k < b.count {
+                let c = b[k]
+                if c == 61 && k + 1 < b.count && b[k + 1] == 63 { return EncodedWord.decode(raw).defects }
+                if c >= 0x80 { high = true }
+                k += 1
+            }
+            guard high else { return [] }
+            return String(validating: b, as: UTF8.self) == nil ? .eightBitInHeader : []
+        }
     }
 
     // MARK: Boundaries and closing

@@ -33,6 +33,13 @@ public enum MIMEURL {
             return true
         }
         while i < n {
+            // Most bytes cannot start a URL: skip them with one table look-up each.
+            i = startTable.withUnsafeBufferPointer { table in
+                var k = i
+                while k < n && table[Int(bytes[k])] == 0 { k += 1 }
+                return k
+            }
+            if i >= n { break }
             let c = lower(bytes[i])
             var start = -1
             if c == 104 && (matches("http://", at: i) || matches("https://", at: i) || matches("http:\\\\", at: i) || matches("https:\\\\", at: i)) {
@@ -50,6 +57,9 @@ public enum MIMEURL {
         }
         return found
     }
+
+    /// 1 for the bytes a URL can start with (h, f, w in either case).
+    static let startTable: [UInt8] = (0..<256).map { c in [104, 72, 102, 70, 119, 87].contains(c) ? 1 : 0 }
 
     static func isURLByte(_ c: UInt8) -> Bool {
         if c >= 128 { return true }
