@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MIMETests",
-            dependencies: ["MIME", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["MIME", "CArchive", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"]  // read by path
         ),
         .testTarget(

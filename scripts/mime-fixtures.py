@@ -11,6 +11,13 @@ so the fixtures are reproducible anywhere:
   macro.docm              OOXML with word/vbaProject.bin
   sample.tar.gz           tar.gz with a text file and an ELF header
   payload.exe.gz          a gzip stream of a PE
+  encrypted-content.7z    7z, AES-256: secret.txt and invoice.exe encrypted, names readable
+  encrypted-header.7z     7z, AES-256 with the header (entry names) encrypted too
+
+The two 7z files need py7zr (PyPI: `pip install py7zr`), since neither Python nor libarchive can
+write encrypted 7z; without it they are left as they are. Unencrypted 7z archives are made by the
+tests themselves through libarchive's writer (Tests/MIMETests/SevenZipTests.swift). Nothing here
+writes RAR: no RAR writer is available (RAR is a proprietary format; only WinRAR writes it).
 """
 import gzip, io, os, struct, tarfile, zipfile, zlib, binascii
 
@@ -100,6 +107,21 @@ def main():
             t.addfile(info, io.BytesIO(data))
     write("sample.tar.gz", tbuf.getvalue())
     write("payload.exe.gz", gzip.compress(PE, mtime=0))
+    seven_zip_encrypted()
+
+
+def seven_zip_encrypted():
+    try:
+        import py7zr
+    except ImportError:
+        print("py7zr is not installed: the encrypted 7z fixtures are left as they are")
+        return
+    for name, header in [("encrypted-content.7z", False), ("encrypted-header.7z", True)]:
+        buf = io.BytesIO()
+        with py7zr.SevenZipFile(buf, "w", password="infected", header_encryption=header) as z:
+            z.writestr(b"the secret\n" * 10, "secret.txt")
+            z.writestr(PE, "invoice.exe")
+        write(name, buf.getvalue())
 
 
 if __name__ == "__main__":

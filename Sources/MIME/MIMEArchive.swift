@@ -34,8 +34,15 @@ extension MessageBuilder {
         }
         message.parts[p].isArchive = true
         let compressedStream = [.gzip, .bzip2, .xz].contains(message.parts[p].trueType)
-        if !readArchive(data, part: p, archiveDepth: archiveDepth, raw: false, budget: &budget), compressedStream {
-            _ = readArchive(data, part: p, archiveDepth: archiveDepth, raw: true, budget: &budget)
+        if !readArchive(data, part: p, archiveDepth: archiveDepth, raw: false, budget: &budget) {
+            if compressedStream {
+                // A bare compressed stream: read it as one entry (flags unreadable itself).
+                _ = readArchive(data, part: p, archiveDepth: archiveDepth, raw: true, budget: &budget)
+            } else {
+                // The content says archive but libarchive cannot open it (a truncated 7z, whose
+                // header sits at the end, fails before any entry): not inspected, so unscannable.
+                flag(p, .unreadableArchive)
+            }
         }
         // Refine ZIP flavours (OOXML, ODF, JAR) from the entry names.
         if message.parts[p].trueType == .zip || message.parts[p].trueType == .ooxml {
