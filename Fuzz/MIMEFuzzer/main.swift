@@ -6,7 +6,8 @@
 // and `LLVMFuzzerTestOneInput` is also exported for other drivers.
 //
 // Besides crashes, it checks the invariants every parse must keep: parents precede children,
-// depth follows the tree, ranges stay inside the input, limits hold.
+// depth follows the tree, ranges stay inside the input, limits hold; and it runs the rewriter
+// (strip parts, disclaimer) on every input and parses its output again.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,6 +33,14 @@ public func fuzzMIME(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     _ = message.bodyText
     _ = message.allAddresses()
+    // The rewriter on the same input: strip every third part (decoded containers, alternative
+    // readings and archive entries included), add a disclaimer, and parse the result again.
+    var rewriter = MIMERewriter()
+    rewriter.removeParts = Set(message.parts.indices.filter { $0 % 3 == 1 })
+    rewriter.disclaimer = .init(text: "disclaimer", html: "<p>disclaimer</p>")
+    let rewritten = rewriter.rewrite(Array(input), message: message)
+    let again = MIMEParser(limits: limits).parse(rewritten.bytes)
+    precondition(!again.parts.isEmpty)
     return 0
 }
 

@@ -7,8 +7,13 @@
 // copied as they are, so a DKIM signature (RFC 6376) over untouched fields and parts still
 // verifies; a body that must be re-encoded (base64) is rewritten as one unit.
 //
-// Diagnostics: parts that cannot be edited in place (from a decoded source, archive entries,
-// alternative readings) are skipped and reported in `Result.skipped`.
+// Stripping where there are no bytes of the part's own to cut: a part inside a decoded container
+// (a base64 or quoted-printable message/rfc822 or multipart) is cut from the decoded bytes, which
+// are encoded again as the container's body; an alternative reading, an archive entry or an
+// uuencoded file is stripped by stripping the entity it comes from (`Result.strippedInstead`).
+//
+// Diagnostics: parts that still cannot be stripped (in a container whose encoding is not base64
+// or quoted-printable) are reported in `Result.skipped`.
 //
 // Security notes: a removed part is replaced as a whole entity (header and body), so no
 // fragment of it survives; the notice is plain ASCII text/plain. Added field values that are
@@ -40,8 +45,12 @@ public struct MIMERewriter: Sendable {
     /// What was done.
     public struct Result: Sendable {
         public var bytes: [UInt8]
-        /// Part indices that were asked for but could not be edited in place.
+        /// Part indices that were asked for but could not be stripped.
         public var skipped: [Int]
+        /// Parts asked for that have no bytes of their own (alternative readings, archive entries,
+        /// uuencoded files), with the entity stripped in their place (the part read again, the
+        /// archive's part, the text part holding the uuencoded file).
+        public var strippedInstead: [Int: Int] = [:]
     }
 
     public var headerEdits: [HeaderEdit] = []
@@ -81,16 +90,21 @@ public struct MIMERewriter: Sendable {
             }
         }
 
-        // Stripped parts.
+        // Stripped parts: each asked part resolved to the entity that holds its bytes.
         var removedEntities: [Range<Int>] = []
-        for p in removeParts.sorted() {
-            guard p < message.parts.count else { continue }
+        var strippedInstead: [Int: Int] = [:]
+        var decodedEdits: [Int: [Edit]] = [:]  // by decoded source
+        var askedIn: [Int: [Int]] = [:]  // asked parts behind each decoded source
+        for asked in removeParts.sorted() {
+            guard asked < message.parts.count, let p = strippableEntity(asked, message) else { skipped.append(asked); continue }
+            if p != asked { strippedInstead[asked] = p }
             let part = message.parts[p]
-            guard part.source == 0, part.origin == .mime else { skipped.append(p); continue }
+            guard let source = part.source else { skipped.append(asked); continue }
+            let sourceEOL = source == 0 ? eol : lineBreak(message.decodedSources[source - 1], message.root)
             let notice = removalNotice.replacingFilename(part.filename ?? "(unnamed)")
             let noticeBody = Array(notice.utf8).filter { $0 < 0x80 && $0 != 13 && $0 != 10 }
-            let noticeFields = Array("Content-Type: text/plain; charset=us-ascii".utf8) + eol
-                + Array("Content-Transfer-Encoding: 7bit".utf8) + eol + Array("Content-Disposition: inline".utf8) + eol
+            let noticeFields = Array("Content-Type: text/plain; charset=us-ascii".utf8) + sourceEOL
+                + Array("Content-Transfer-Encoding: 7bit".utf8) + sourceEOL + Array("Content-Disposition: inline".utf8) + sourceEOL
             if p == 0 {
                 for f in root.header where ["content-type", "content-transfer-encoding", "content-disposition"].contains(f.lowercasedName) {
                     removedFields.insert(f.range)
@@ -101,8 +115,42 @@ public struct MIMERewriter: Sendable {
             } else {
                 let start = part.headerRange.lowerBound
                 let end = part.bodyRange.upperBound
-                edits.append(Edit(range: start..<end, bytes: noticeFields + eol + noticeBody))
-                removedEntities.append(start..<end)
+                let edit = Edit(range: start..<end, bytes: noticeFields + sourceEOL + noticeBody)
+                if source == 0 {
+                    edits.append(edit)
+                    removedEntities.append(start..<end)
+                } else {
+                    decodedEdits[source, default: []].append(edit)
+                    askedIn[source, default: []].append(asked)
+                }
+            }
+        }
+        // Decoded sources, innermost (created last) first: splice, encode again as the
+        // container's body, and hand that on as an edit of the container's own source.
+        while let source = decodedEdits.keys.max() {
+            let sourceEdits = decodedEdits.removeValue(forKey: source) ?? []
+            guard let reading = message.parts.first(where: { $0.source == source && $0.origin != .mime }),
+                  case .alternativeReading(let c, _) = reading.origin, (message.parts[c].source ?? 0) < source else {
+                skipped += askedIn[source] ?? []
+                continue
+            }
+            let container = message.parts[c]
+            let decoded = splice(message.decodedSources[source - 1], sourceEdits)
+            let outerEOL = (container.source ?? 0) == 0 ? eol : lineBreak(message.decodedSources[container.source! - 1], message.root)
+            let body: [UInt8]
+            switch container.transferEncoding {
+            case .base64: body = Base64.encode(decoded, lineBreak: outerEOL)
+            case .quotedPrintable: body = QuotedPrintable.encode(decoded, lineBreak: outerEOL)
+            default:
+                skipped += askedIn[source] ?? []
+                continue
+            }
+            let edit = Edit(range: container.bodyRange, bytes: body)
+            if let outer = container.source, outer > 0 {
+                decodedEdits[outer, default: []].append(edit)
+                askedIn[outer, default: []] += askedIn[source] ?? []
+            } else {
+                edits.append(edit)
             }
         }
         for r in removedFields { edits.append(Edit(range: r, bytes: [])) }
@@ -120,7 +168,12 @@ public struct MIMERewriter: Sendable {
             }
         }
 
-        // Splice, in order; inserts at the same place keep their order.
+        return Result(bytes: splice(input, edits), skipped: skipped.sorted(), strippedInstead: strippedInstead)
+    }
+
+    /// Applies `edits` to `input`, in order; inserts at the same place keep their order; of two
+    /// overlapping edits the first wins.
+    private func splice(_ input: [UInt8], _ edits: [Edit]) -> [UInt8] {
         let ordered = edits.enumerated().sorted {
             ($0.element.range.lowerBound, $0.element.range.upperBound, $0.offset) < ($1.element.range.lowerBound, $1.element.range.upperBound, $1.offset)
         }.map(\.element)
@@ -128,13 +181,33 @@ public struct MIMERewriter: Sendable {
         out.reserveCapacity(input.count + 1024)
         var pos = 0
         for edit in ordered {
-            guard edit.range.lowerBound >= pos else { continue }  // overlapping edit: the first wins
+            guard edit.range.lowerBound >= pos, edit.range.upperBound <= input.count else { continue }
             out += input[pos..<edit.range.lowerBound]
             out += edit.bytes
             pos = edit.range.upperBound
         }
         out += input[pos...]
-        return Result(bytes: out, skipped: skipped)
+        return out
+    }
+
+    /// The entity to strip for part `p`: itself for a MIME entity; for an alternative reading,
+    /// the part it reads again; for an archive entry or an uuencoded file, the nearest enclosing
+    /// MIME entity.
+    private func strippableEntity(_ p: Int, _ message: MIMEMessage) -> Int? {
+        var q = p
+        for _ in 0..<message.parts.count {
+            let part = message.parts[q]
+            switch part.origin {
+            case .mime:
+                return q
+            case .alternativeReading(let of, _):
+                q = of
+            case .archiveEntry, .uuencoded:
+                guard let parent = part.parent else { return nil }
+                q = parent
+            }
+        }
+        return nil
     }
 
     private func hasMessageAncestor(_ part: MIMEPart, _ message: MIMEMessage) -> Bool {
@@ -174,8 +247,11 @@ public struct MIMERewriter: Sendable {
             insert(encodedText, into: &decoded, html: isHTML, eol: eol)
             return Edit(range: part.bodyRange, bytes: Base64.encode(decoded, lineBreak: eol))
         case .quotedPrintable:
-            if isHTML, let at = lastBodyClose(body) {
-                let insertion = QuotedPrintable.encode(encodedText, lineBreak: eol) + Array("=".utf8) + eol
+            if isHTML, let at = lastBodyCloseInQuotedPrintable(body) {
+                // Soft line breaks around the inserted text, so that neither it nor "</body"
+                // lengthens a line; they decode to nothing.
+                let lead: [UInt8] = at == 0 || body[at - 1] == 10 ? [] : Array("=".utf8) + eol
+                let insertion = lead + QuotedPrintable.encode(encodedText, lineBreak: eol) + Array("=".utf8) + eol
                 return Edit(range: (part.bodyRange.lowerBound + at)..<(part.bodyRange.lowerBound + at), bytes: insertion)
             }
             let prefix: [UInt8] = body.last == 10 || body.isEmpty ? [] : eol
@@ -200,6 +276,48 @@ public struct MIMERewriter: Sendable {
             if let last = body.last, last != 10 { body += eol }
             body += eol + (html ? [] : Array("-- ".utf8) + eol) + text + eol
         }
+    }
+
+    /// Offset in the encoded `body` where the last "</body" (any case) of the decoded text
+    /// starts: "</body" may be split by a soft line break or have encoded characters, so the
+    /// body is decoded (as `QuotedPrintable.decode` does) keeping where each byte came from.
+    private func lastBodyCloseInQuotedPrintable(_ body: [UInt8]) -> Int? {
+        var decoded = [UInt8]()
+        var origin = [Int]()
+        decoded.reserveCapacity(body.count)
+        origin.reserveCapacity(body.count)
+        var lineStart = 0
+        let count = body.count
+        while lineStart < count {
+            var lineEnd = lineStart
+            while lineEnd < count && body[lineEnd] != 10 { lineEnd += 1 }
+            let hasLF = lineEnd < count
+            var contentEnd = lineEnd
+            let hadCR = contentEnd > lineStart && body[contentEnd - 1] == 13
+            if hadCR { contentEnd -= 1 }
+            while contentEnd > lineStart && (body[contentEnd - 1] == 32 || body[contentEnd - 1] == 9) { contentEnd -= 1 }
+            var softBreak = false
+            var i = lineStart
+            while i < contentEnd {
+                let c = body[i]
+                if c == 61 {
+                    if i + 1 == contentEnd { softBreak = true; i += 1; continue }
+                    if i + 2 < contentEnd, let hi = QuotedPrintable.hexValue(body[i + 1]), let lo = QuotedPrintable.hexValue(body[i + 2]) {
+                        decoded.append(hi << 4 | lo); origin.append(i)
+                        i += 3
+                        continue
+                    }
+                }
+                decoded.append(c); origin.append(i)
+                i += 1
+            }
+            if hasLF && !softBreak {
+                if hadCR { decoded.append(13); origin.append(contentEnd) }
+                decoded.append(10); origin.append(lineEnd)
+            }
+            lineStart = hasLF ? lineEnd + 1 : count
+        }
+        return lastBodyClose(decoded).map { origin[$0] }
     }
 
     /// Offset of the last "</body" (any case).

@@ -101,4 +101,148 @@ import Testing
         let out = rewriter.rewrite(input, message: m).bytes
         #expect(string(out) == string(input) + "\r\n\r\n-- \r\ndisclaimer")
     }
+
+    /// A message whose attachment is `inner` as a base64 message/rfc822.
+    func encapsulated(_ inner: [UInt8], name: String = "forwarded.eml") -> [UInt8] {
+        var m = message("""
+        From: a@example.com
+        To: b@example.com
+        Subject: fwd
+        MIME-Version: 1.0
+        Content-Type: multipart/mixed; boundary="outer"
+
+        --outer
+        Content-Type: text/plain
+
+        see the forwarded message
+        --outer
+        Content-Type: message/rfc822; name="\(name)"
+        Content-Transfer-Encoding: base64
+
+
+        """)
+        m += Base64.encode(inner)
+        m += message("\n--outer--\n")
+        return m
+    }
+
+    @Test func stripsAPartInsideABase64Message() {
+        let input = encapsulated(original)
+        let m = MIMEParser().parse(input)
+        let exe = m.parts.first { $0.filename == "evil.exe" }!
+        #expect(exe.source == 1)
+        var rewriter = MIMERewriter()
+        rewriter.removeParts = [exe.index]
+        let result = rewriter.rewrite(input, message: m)
+        #expect(result.skipped.isEmpty)
+        let again = MIMEParser().parse(result.bytes)
+        #expect(!again.parts.contains { $0.filename == "evil.exe" || $0.trueType == .pe })
+        #expect(again.parts.contains { $0.text?.contains("evil.exe was removed") == true })
+        #expect(again.parts.contains { $0.filename == "keep.pdf" && $0.trueType == .pdf })
+        #expect(again.parts.contains { $0.text == "Hello café" })
+        // The encapsulated message is still a base64 message/rfc822; what precedes it is untouched.
+        let container = m.parts.first { $0.contentType.mimeType == "message/rfc822" }!
+        #expect(Array(result.bytes[0..<container.bodyRange.lowerBound]) == Array(input[0..<container.bodyRange.lowerBound]))
+        #expect(again.parts.contains { $0.contentType.mimeType == "message/rfc822" && $0.transferEncoding == .base64 })
+        #expect(!again.defects.contains(.malformedBase64))
+    }
+
+    @Test func stripsAPartTwoEncodedContainersDeep() {
+        let input = encapsulated(encapsulated(original, name: "inner.eml"))
+        let m = MIMEParser().parse(input)
+        let exe = m.parts.first { $0.filename == "evil.exe" }!
+        #expect(exe.source == 2)
+        var rewriter = MIMERewriter()
+        rewriter.removeParts = [exe.index]
+        let result = rewriter.rewrite(input, message: m)
+        #expect(result.skipped.isEmpty)
+        let again = MIMEParser().parse(result.bytes)
+        #expect(!again.parts.contains { $0.filename == "evil.exe" || $0.trueType == .pe })
+        #expect(again.parts.contains { $0.filename == "keep.pdf" && $0.trueType == .pdf })
+        #expect(again.parts.contains { $0.text?.contains("evil.exe was removed") == true })
+    }
+
+    @Test func strippingAnAlternativeReadingStripsTheEntityItReads() {
+        let input = message("""
+        From: a@example.com
+        Content-Type: multipart/mixed; boundary="b1"
+
+        --b1
+        Content-Type: text/plain
+
+        hello
+        --b1
+        Content-Type: text/plain
+        Content-Type: application/octet-stream; name="evil.exe"
+        Content-Transfer-Encoding: base64
+
+        TVqQAAMAAAAEAAAA
+        --b1--
+
+        """)
+        let m = MIMEParser().parse(input)
+        let reading = m.parts.first { if case .alternativeReading = $0.origin { return true }; return false }!
+        guard case .alternativeReading(let of, _) = reading.origin else { return }
+        var rewriter = MIMERewriter()
+        rewriter.removeParts = [reading.index]
+        let result = rewriter.rewrite(input, message: m)
+        #expect(result.skipped.isEmpty)
+        #expect(result.strippedInstead == [reading.index: of])
+        let again = MIMEParser().parse(result.bytes)
+        #expect(!again.parts.contains { $0.trueType == .pe })
+        #expect(again.parts.contains { $0.text == "hello" })
+        #expect(!again.isAmbiguous)
+    }
+
+    @Test func strippingAnArchiveEntryStripsTheArchive() {
+        let input = withAttachment(fixture("nested-ok.zip"), type: "application/zip", filename: "ok.zip")
+        let m = MIMEParser().parse(input)
+        let entry = m.parts.first { $0.trueType == .pe }!
+        var rewriter = MIMERewriter()
+        rewriter.removeParts = [entry.index]
+        let result = rewriter.rewrite(input, message: m)
+        #expect(result.skipped.isEmpty)
+        #expect(result.strippedInstead == [entry.index: 2])
+        let again = MIMEParser().parse(result.bytes)
+        #expect(!again.parts.contains { $0.trueType == .pe || $0.isArchive })
+        #expect(again.parts.contains { $0.text?.contains("ok.zip was removed") == true })
+    }
+
+    @Test func quotedPrintableHTMLWithSoftBreakInsideBodyClose() {
+        let input = message("""
+        From: a@example.com
+        Content-Type: text/html; charset=utf-8
+        Content-Transfer-Encoding: quoted-printable
+
+        <html><body><p>Hello caf=C3=A9</p></bo=
+        dy></html>
+
+        """)
+        let m = MIMEParser().parse(input)
+        var rewriter = MIMERewriter()
+        rewriter.disclaimer = .init(text: "Scanned", html: "<p>Scanned by Gatehouse</p>")
+        let out = rewriter.rewrite(input, message: m).bytes
+        let again = MIMEParser().parse(out)
+        let html = again.parts[0].html ?? ""
+        #expect(html.contains("<p>Hello café</p><p>Scanned by Gatehouse</p></body></html>"))
+        #expect(again.parts[0].text == "Hello café\nScanned by Gatehouse")
+        #expect(!again.defects.contains(.malformedQuotedPrintable))
+        for line in string(out).split(separator: "\r\n") { #expect(line.utf8.count <= 76) }
+    }
+
+    @Test func quotedPrintableHTMLWithEncodedBodyClose() {
+        let input = message("""
+        From: a@example.com
+        Content-Type: text/html; charset=utf-8
+        Content-Transfer-Encoding: quoted-printable
+
+        <html><body><p>Hi</p>=3C/BODY></html>
+
+        """)
+        let m = MIMEParser().parse(input)
+        var rewriter = MIMERewriter()
+        rewriter.disclaimer = .init(text: "Scanned", html: "<p>Scanned</p>")
+        let again = MIMEParser().parse(rewriter.rewrite(input, message: m).bytes)
+        #expect(again.parts[0].html?.contains("<p>Hi</p><p>Scanned</p></BODY></html>") == true)
+    }
 }
