@@ -158,7 +158,10 @@ public enum HTMLText {
         var pendingSpace = false
         var styledHidden = false
         var scratch = [UInt8]()  // entity-decoded text
-        var name = [UInt8]()
+        var name = [UInt8]()  // the current tag's lower-cased name, when not ASCII
+        var rawNameStart = 0
+        var rawNameEnd = 0
+        var rawNameASCII = true
         var attributeName = [UInt8]()
         var values = [UInt8]()  // this tag's decoded attribute values
         var attributes: [Attribute] = []
@@ -326,13 +329,19 @@ public enum HTMLText {
 
         /// Whether the open element `e` has the name in `name`.
         func sameName(_ e: Element, ascii: Bool) -> Bool {
+            let count = nameCount
             if e.ascii && ascii {
-                guard e.nameEnd - e.nameStart == name.count else { return false }
-                for k in 0..<name.count where names[e.nameStart + k] != name[k] { return false }
+                guard e.nameEnd - e.nameStart == count else { return false }
+                for k in 0..<count where names[e.nameStart + k] != nameByte(k) { return false }
                 return true
             }
-            return String(decoding: names[e.nameStart..<e.nameEnd], as: UTF8.self) == String(decoding: name, as: UTF8.self)
+            let current = rawNameASCII ? (0..<count).map { nameByte($0) } : name
+            return String(decoding: names[e.nameStart..<e.nameEnd], as: UTF8.self) == String(decoding: current, as: UTF8.self)
         }
+
+        /// The current tag's lower-cased name: its length and bytes.
+        var nameCount: Int { rawNameASCII ? rawNameEnd - rawNameStart : name.count }
+        @inline(__always) func nameByte(_ k: Int) -> UInt8 { rawNameASCII ? lowerByte(b[rawNameStart + k]) : name[k] }
 
         mutating func run() -> Rendered {
             var i = 0
@@ -362,13 +371,27 @@ public enum HTMLText {
                 if closing { j += 1 }
                 let nameStart = j
                 while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62 || b[j] == 47) { j += 1 }
-                var lowered = [UInt8]()
-                swap(&lowered, &name)
-                let nameASCII = lowercaseName(nameStart, j, into: &lowered)
-                swap(&lowered, &name)
-                let info: TagInfo = nameASCII
-                    ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
-                    : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
+                // An ASCII name is lower-cased on the fly where it is used; any other is
+                // lower-cased once, as a String, into `name`.
+                var rawASCII = true
+                for k in nameStart..<j where b[k] >= 0x80 { rawASCII = false; break }
+                rawNameStart = nameStart
+                rawNameEnd = j
+                rawNameASCII = rawASCII
+                let nameASCII: Bool
+                let info: TagInfo
+                if rawASCII {
+                    nameASCII = true
+                    info = tagTable.lookup(lowercasing: slice(nameStart, j)) ?? TagInfo()
+                } else {
+                    var lowered = [UInt8]()
+                    swap(&lowered, &name)
+                    nameASCII = lowercaseName(nameStart, j, into: &lowered)
+                    swap(&lowered, &name)
+                    info = nameASCII
+                        ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
+                        : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
+                }
                 values.removeAll(keepingCapacity: true)
                 attributes.removeAll(keepingCapacity: true)
                 // Attributes.
@@ -398,14 +421,20 @@ public enum HTMLText {
                     }
                     if aEnd > aStart {
                         let kind: AttributeKind
-                        var loweredName = [UInt8]()
-                        swap(&loweredName, &attributeName)
-                        if lowercaseName(aStart, aEnd, into: &loweredName) {
-                            kind = loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
+                        var ascii = true
+                        for k in aStart..<aEnd where b[k] >= 0x80 { ascii = false; break }
+                        if ascii {
+                            kind = attributeTable.lookup(lowercasing: slice(aStart, aEnd)) ?? .other
                         } else {
-                            kind = attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
+                            var loweredName = [UInt8]()
+                            swap(&loweredName, &attributeName)
+                            if lowercaseName(aStart, aEnd, into: &loweredName) {
+                                kind = loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
+                            } else {
+                                kind = attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
+                            }
+                            swap(&loweredName, &attributeName)
                         }
-                        swap(&loweredName, &attributeName)
                         attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count))
                     }
                     if attributes.count > 256 { break }
@@ -429,14 +458,15 @@ public enum HTMLText {
                 if info.rawText {
                     swap(&v, &values)
                     // Raw text elements: skip to the matching end tag ("</" and the name, any case).
-                    let m = name.count + 2
+                    let nameLength = nameCount
+                    let m = nameLength + 2
                     var k = i
                     var found = n
                     while k + m <= n, let hit = memchr(base + k, 60, n - m + 1 - k) {
                         k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                         if b[k + 1] == 47 {
                             var same = true
-                            for t in 0..<name.count where lowerByte(b[k + 2 + t]) != name[t] { same = false; break }
+                            for t in 0..<nameLength where lowerByte(b[k + 2 + t]) != nameByte(t) { same = false; break }
                             if same { found = k; break }
                         }
                         k += 1
@@ -460,8 +490,16 @@ public enum HTMLText {
                 swap(&v, &values)
                 if isVoid { continue }
                 if stack.count < 512 {
-                    stack.append(Element(nameStart: names.count, nameEnd: names.count + name.count, ascii: nameASCII, hidden: isHidden))
-                    names += name
+                    stack.append(Element(nameStart: names.count, nameEnd: names.count + nameCount, ascii: nameASCII, hidden: isHidden))
+                    if rawNameASCII {
+                        let from = names.count
+                        names.append(contentsOf: slice(rawNameStart, rawNameEnd))
+                        names.withUnsafeMutableBufferPointer { o in
+                            for k in from..<o.count where o[k] >= 65 && o[k] <= 90 { o[k] += 32 }
+                        }
+                    } else {
+                        names += name
+                    }
                     if isHidden { hiddenDepth += 1 }
                 }
             }
@@ -619,6 +657,27 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
         var h: UInt32 = 2_166_136_261
         for c in key { h = (h ^ UInt32(c)) &* 16_777_619 }
         return Int(h)
+    }
+
+    /// The value for `key` lower-cased (ASCII letters only); nil also when `key` is not ASCII.
+    func lookup(lowercasing key: UnsafeBufferPointer<UInt8>) -> Value? {
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+        var h: UInt32 = 2_166_136_261
+        for c in key { h = (h ^ UInt32(lower(c))) &* 16_777_619 }
+        var slot = Int(h) & mask
+        return storage.withUnsafeBufferPointer { storage in
+            while true {
+                let e = slots[slot]
+                if e < 0 { return nil }
+                let entry = entries[e]
+                if entry.count == key.count {
+                    var same = true
+                    for k in 0..<key.count where storage[entry.start + k] != lower(key[k]) { same = false; break }
+                    if same { return entry.value }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
     }
 
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Value? {

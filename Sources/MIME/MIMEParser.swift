@@ -617,12 +617,24 @@ struct LineMachine {
     /// "=?" there are no words, and the only possible defect is 8-bit text that is not UTF-8.
     static func headerValueDefects(_ raw: [UInt8]) -> MIMEDefects {
         raw.withUnsafeBufferPointer { b in
-            var high = false
+            guard let base = b.baseAddress else { return [] }
+            let n = b.count
+            // "=?" anywhere: decode.
             var k = 0
-            while k < b.count {
-                let c = b[k]
-                if c == 61 && k + 1 < b.count && b[k + 1] == 63 { return EncodedWord.decode(raw).defects }
-                if c >= 0x80 { high = true }
+            while k < n, let hit = memchr(base + k, 61, n - k) {
+                k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) + 1
+                if k < n && base[k] == 63 { return EncodedWord.decode(raw).defects }
+            }
+            // 8-bit bytes (eight at a time): must be UTF-8.
+            let raw8 = UnsafeRawPointer(base)
+            var high = false
+            k = 0
+            while k + 8 <= n {
+                if raw8.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { high = true; break }
+                k += 8
+            }
+            while !high && k < n {
+                if base[k] >= 0x80 { high = true }
                 k += 1
             }
             guard high else { return [] }
