@@ -116,10 +116,21 @@ public enum MIMECharset {
             var i = 0
             let n = bytes.count
             cp1252High.withUnsafeBufferPointer { high in
+                let raw = UnsafeRawPointer(bytes.baseAddress)
                 while i < n {
                     let b = bytes[i]
                     if b < 0x80 {
-                        o[w] = b; w += 1; i += 1
+                        // ASCII, eight bytes at a time while it lasts.
+                        if let raw, let dst = o.baseAddress {
+                            while i + 8 <= n {
+                                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                                if x & 0x8080_8080_8080_8080 != 0 { break }
+                                UnsafeMutableRawPointer(dst + w).storeBytes(of: x, as: UInt64.self)
+                                w += 8; i += 8
+                            }
+                            if i >= n || bytes[i] >= 0x80 { continue }
+                        }
+                        o[w] = bytes[i]; w += 1; i += 1
                         continue
                     }
                     let v: UInt32 = b < 0xA0 ? UInt32(high[Int(b - 0x80)]) : UInt32(b)

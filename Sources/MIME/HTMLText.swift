@@ -525,6 +525,14 @@ public enum HTMLText {
         var i = 0
         while i < b.count {
             let c = b[i]
+            if c < 0xC2 {
+                // A run that holds nothing to remove, copied whole.
+                var e = i + 1
+                while e < b.count && b[e] < 0xC2 { e += 1 }
+                out.append(contentsOf: b[i..<e])
+                i = e
+                continue
+            }
             if c == 0xC2, i + 1 < b.count {
                 if b[i + 1] == 0xA0 { out.append(32); i += 2; continue }
                 if b[i + 1] == 0xAD { i += 2; continue }

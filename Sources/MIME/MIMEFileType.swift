@@ -184,9 +184,20 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
         }
         if restStarts("@echo off") { return .script }
         var controls = 0
-        for i in 0..<sampleCount {
-            let c = b[i]
-            if c < 32 && c != 9 && c != 10 && c != 13 && c != 12 && c != 27 { controls += 1 }
+        var i = 0
+        let raw = UnsafeRawPointer(b.baseAddress!)
+        while i < sampleCount {
+            // Eight bytes none of which is below 32 (exact test: (x - 0x20…) & ~x & 0x80…).
+            if i + 8 <= sampleCount {
+                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
+            }
+            let end = min(i + 8, sampleCount)
+            while i < end {
+                let c = b[i]
+                if c < 32 && c != 9 && c != 10 && c != 13 && c != 12 && c != 27 { controls += 1 }
+                i += 1
+            }
         }
         if controls * 100 > max(sampleCount, 1) * 5 { return .binary }
         return .text

@@ -355,12 +355,7 @@ struct LineMachine {
             builder.limit(.headerTooLarge(limit: limits.maxHeaderBytes))
         }
         if le - ls > 998 { builder.flag(cur, .lineTooLong) }
-        var i = ls
-        while i < le {
-            let c = buffer[i]
-            if c == 0 || c == 13 { builder.flag(cur, .controlCharacterInHeader); break }
-            i += 1
-        }
+        if Self.containsNULOrCR(buffer, ls, le) { builder.flag(cur, .controlCharacterInHeader) }
         let first = buffer[ls]
         if first == 32 || first == 9 {
             if fieldStart >= 0 {
@@ -401,6 +396,24 @@ struct LineMachine {
         if fields.isEmpty { builder.flag(cur, .malformedHeaderLine) }
         finishHeader(headerEnd: ls, bodyStart: ls)
         processLine(ls, le, next)
+    }
+
+    /// Whether `buffer[from..<to]` holds a NUL or a CR (eight bytes at a time).
+    static func containsNULOrCR(_ buffer: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
+        let raw = UnsafeRawPointer(buffer.baseAddress!)
+        var i = from
+        @inline(__always) func hasZero(_ x: UInt64) -> Bool { (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 }
+        while i + 8 <= to {
+            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if hasZero(x) || hasZero(x ^ 0x0D0D_0D0D_0D0D_0D0D) { break }
+            i += 8
+        }
+        while i < to {
+            let c = buffer[i]
+            if c == 0 || c == 13 { return true }
+            i += 1
+        }
+        return false
     }
 
     mutating func commitField() {

@@ -116,7 +116,10 @@ public enum MIMEURL {
             hi -= 1
         }
         let n = hi - lo
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(n, 1)) { s in
+        // One scratch allocation: the URL (backslashes turned) and, after it, the host.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * n + 16) { scratch in
+            let s = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+            let hostBuffer = scratch.baseAddress! + n
             // Backslashes read as slashes.
             for k in 0..<n { let c = b[lo + k]; s[k] = c == 92 ? 47 : c }
             // Scheme.
@@ -165,31 +168,30 @@ public enum MIMEURL {
                 }
             }
             // Host: percent-decoded, lower-cased, trailing dots removed, numeric forms as a quad.
-            var host = [UInt8]()
-            host.reserveCapacity(aEnd - aStart)
+            var hostCount = 0
             var h = aStart
             while h < aEnd {
                 if s[h] == 37, h + 2 < aEnd, let hiV = QuotedPrintable.hexValue(s[h + 1]), let loV = QuotedPrintable.hexValue(s[h + 2]) {
                     let v = hiV << 4 | loV
                     if v >= 0x80 { return .needsUnicode }
-                    host.append(lower(v))
+                    hostBuffer[hostCount] = lower(v)
                     h += 3
                 } else {
-                    host.append(lower(s[h]))
+                    hostBuffer[hostCount] = lower(s[h])
                     h += 1
                 }
+                hostCount += 1
             }
-            while host.last == 46 { host.removeLast() }
-            if host.isEmpty { return .notURL }
+            while hostCount > 0 && hostBuffer[hostCount - 1] == 46 { hostCount -= 1 }
+            if hostCount == 0 { return .notURL }
+            let host = UnsafeBufferPointer(start: hostBuffer, count: hostCount)
             if host.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || $0 == 120 || $0 == 46 || $0 == 43 || $0 == 45 }),
                let quad = numericHost(String(decoding: host, as: UTF8.self)) {
-                host = Array(quad.utf8)
+                hostCount = 0
+                for c in quad.utf8 { hostBuffer[hostCount] = c; hostCount += 1 }  // at most 15 bytes
             }
-            var out = [UInt8]()
-            out.reserveCapacity(n + 8)
-            out.append(contentsOf: UnsafeBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount))
-            out += [58, 47, 47]
-            out += host
+            // The port, when it is kept: as written, or as Int gives it back.
+            var port: [UInt8]?
             if portStart >= 0 {
                 let p = UnsafeBufferPointer(rebasing: s[portStart..<portEnd])
                 let isDefault: Bool
@@ -201,32 +203,44 @@ public enum MIMEURL {
                 default: isDefault = false
                 }
                 if !isDefault {
-                    out.append(58)
                     let text = String(decoding: p, as: UTF8.self)
-                    if let v = Int(text) { out += Array(String(v).utf8) } else { out.append(contentsOf: p) }
+                    port = Int(text).map { Array(String($0).utf8) } ?? Array(p)
                 }
             }
-            // Path, query: fragment dropped, unreserved characters decoded.
             var tailEnd = authorityEnd
             while tailEnd < n && s[tailEnd] != 35 { tailEnd += 1 }
-            if tailEnd == authorityEnd || s[authorityEnd] == 63 { out.append(47) }
-            var t = authorityEnd
-            while t < tailEnd {
-                if s[t] == 37, t + 2 < tailEnd, let hiV = QuotedPrintable.hexValue(s[t + 1]), let loV = QuotedPrintable.hexValue(s[t + 2]) {
-                    let v = hiV << 4 | loV
-                    let unreserved = (v >= 48 && v <= 57) || (v >= 65 && v <= 90) || (v >= 97 && v <= 122) || v == 45 || v == 46 || v == 95 || v == 126
-                    if unreserved {
-                        out.append(v)
-                    } else {
-                        out += [37, hiV < 10 ? 48 + hiV : 55 + hiV, loV < 10 ? 48 + loV : 55 + loV]
-                    }
-                    t += 3
-                } else {
-                    out.append(s[t])
-                    t += 1
+            let capacity = 8 + max(hostCount, 0) + (port?.count ?? 0) + 2 + (tailEnd - authorityEnd)
+            let url = String(unsafeUninitializedCapacity: capacity) { o in
+                var w = 0
+                for k in 0..<scheme.utf8CodeUnitCount { o[w] = scheme.utf8Start[k]; w += 1 }
+                o[w] = 58; o[w + 1] = 47; o[w + 2] = 47; w += 3
+                for k in 0..<hostCount { o[w] = hostBuffer[k]; w += 1 }
+                if let port {
+                    o[w] = 58; w += 1
+                    for c in port { o[w] = c; w += 1 }
                 }
+                // Path, query: fragment dropped, unreserved characters decoded.
+                if tailEnd == authorityEnd || s[authorityEnd] == 63 { o[w] = 47; w += 1 }
+                var t = authorityEnd
+                while t < tailEnd {
+                    if s[t] == 37, t + 2 < tailEnd, let hiV = QuotedPrintable.hexValue(s[t + 1]), let loV = QuotedPrintable.hexValue(s[t + 2]) {
+                        let v = hiV << 4 | loV
+                        let unreserved = (v >= 48 && v <= 57) || (v >= 65 && v <= 90) || (v >= 97 && v <= 122) || v == 45 || v == 46 || v == 95 || v == 126
+                        if unreserved {
+                            o[w] = v; w += 1
+                        } else {
+                            o[w] = 37; o[w + 1] = hiV < 10 ? 48 + hiV : 55 + hiV; o[w + 2] = loV < 10 ? 48 + loV : 55 + loV
+                            w += 3
+                        }
+                        t += 3
+                    } else {
+                        o[w] = s[t]; w += 1
+                        t += 1
+                    }
+                }
+                return w
             }
-            return .url(String(decoding: out, as: UTF8.self))
+            return .url(url)
         }
     }
 
