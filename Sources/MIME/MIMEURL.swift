@@ -10,6 +10,8 @@
 // "http://0x7f.1/", "HTTP://EVIL.NET", "http:\\evil.net" — all normalise to the real host.
 // International hosts are kept in Unicode, lower-cased (no IDNA conversion).
 
+import Glibc
+
 /// URL extraction and normalisation.
 public enum MIMEURL {
     /// Finds URLs in free text, normalised, in order, without duplicates.
@@ -22,7 +24,7 @@ public enum MIMEURL {
     static func extract(from bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         var found: [String] = []
         var seen = Set<String>()
-        var i = 0
+        guard let base = bytes.baseAddress else { return found }
         let n = bytes.count
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
         @inline(__always) func matches(_ p: StaticString, at k: Int) -> Bool {
@@ -32,34 +34,56 @@ public enum MIMEURL {
             for j in 0..<count where lower(bytes[k + j]) != q[j] { return false }
             return true
         }
-        while i < n {
-            // Most bytes cannot start a URL: skip them with one table look-up each.
-            i = startTable.withUnsafeBufferPointer { table in
-                var k = i
-                while k < n && table[Int(bytes[k])] == 0 { k += 1 }
-                return k
-            }
-            if i >= n { break }
+        /// Whether a URL starts at `i` (the one test of the scan).
+        @inline(__always) func startsURL(_ i: Int) -> Bool {
             let c = lower(bytes[i])
-            var start = -1
-            if c == 104 && (matches("http://", at: i) || matches("https://", at: i) || matches("http:\\\\", at: i) || matches("https:\\\\", at: i)) {
-                start = i
-            } else if c == 102 && matches("ftp://", at: i) {
-                start = i
-            } else if c == 119 && matches("www.", at: i) && (i == 0 || !isURLByte(bytes[i - 1]) || bytes[i - 1] == 40) {
-                start = i
+            if c == 104 { return matches("http://", at: i) || matches("https://", at: i) || matches("http:\\\\", at: i) || matches("https:\\\\", at: i) }
+            if c == 102 { return matches("ftp://", at: i) }
+            if c == 119 { return matches("www.", at: i) && (i == 0 || !isURLByte(bytes[i - 1]) || bytes[i - 1] == 40) }
+            return false
+        }
+        // Every start has an anchor three to five bytes on: the ':' of "http:", "https:",
+        // "ftp:" or the '.' of "www.". Anchors are found with memchr; the candidates they
+        // give are tested in order, so the URLs found are those of a byte-by-byte scan.
+        // Cached look-ups: the first ':' (or '.') at or after `colonFrom` (`dotFrom`) is at
+        // `nextColon` (`nextDot`; n if none), which answers for any k in colonFrom...nextColon.
+        var colonFrom = Int.max
+        var nextColon = -1
+        var dotFrom = Int.max
+        var nextDot = -1
+        func next(_ byte: UInt8, from k: Int) -> Int {
+            guard k < n, let hit = memchr(base + k, Int32(byte), n - k) else { return n }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+        func anchor(from k: Int) -> Int {
+            if !(colonFrom <= k && k <= nextColon) { nextColon = next(58, from: k); colonFrom = k }
+            if !(dotFrom <= k && k <= nextDot) { nextDot = next(46, from: k); dotFrom = k }
+            return min(nextColon, nextDot)
+        }
+        var i = 0
+        while i < n {
+            // The first start at or after i: the smallest passing candidate; an anchor k gives
+            // candidates from k - 5, so anchors past best + 5 cannot give a smaller one.
+            var best = n
+            var k = anchor(from: i + 3)
+            while k < n && k - 5 < best {
+                let lowest = bytes[k] == 58 ? k - 5 : k - 3
+                var s = max(lowest, i)
+                while s <= k - 3 && s < best {
+                    if startsURL(s) { best = s; break }
+                    s += 1
+                }
+                k = anchor(from: k + 1)
             }
-            if start < 0 { i += 1; continue }
+            if best >= n { break }
+            let start = best
             var e = start
             while e < n, isURLByte(bytes[e]) { e += 1 }
             if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])), seen.insert(url).inserted { found.append(url) }
-            i = max(e, i + 1)
+            i = max(e, start + 1)
         }
         return found
     }
-
-    /// 1 for the bytes a URL can start with (h, f, w in either case).
-    static let startTable: [UInt8] = (0..<256).map { c in [104, 72, 102, 70, 119, 87].contains(c) ? 1 : 0 }
 
     static func isURLByte(_ c: UInt8) -> Bool {
         if c >= 128 { return true }

@@ -33,6 +33,19 @@ import PropertyBased
         }
     }
 
+    static let textPieces = [
+        "http", "HTTP", "https", "ftp", "www", "WWW", ".", ":", "://", ":\\\\", "/", "(", ")", " ", "\n", "\t", "w", "h", "f",
+        "ww.", "wwww.", "x", "example", "com", "é", "\"", "<", ">", "?", "#", "%41", "@", ",", "tp", "ttp", "s", "1.2.3.4",
+    ]
+
+    @Test func urlExtractionMatchesByteScan() async {
+        let input = Gen.int(in: 0...(Self.textPieces.count - 1)).array(of: 0...40)
+        await propertyCheck(count: 3000, input: input) { pieces in
+            let text = pieces.map { Self.textPieces[$0] }.joined()
+            #expect(MIMEURL.extract(from: text) == ReferenceURL.extract(from: text), "\(text.debugDescription)")
+        }
+    }
+
     static let htmlPieces = [
         "<p>", "</p>", "<div>", "</DIV>", "<br>", "<br/>", "<td>", "<th>", "<span>", "</span>", "<a href=\"", "<a href='", "<a href=",
         "<img src=", " alt=\"", " alt=", "<meta content=\"0; URL=", "<META CONTENT='", "<font size=0>", "<font size=\"-7\">", "</font>",

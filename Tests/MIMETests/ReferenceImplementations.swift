@@ -408,3 +408,38 @@ enum ReferenceFileType {
     }
 
 }
+
+/// URL extraction as a byte-by-byte scan (commit 41b9c60), before anchors were found with memchr.
+enum ReferenceURL {
+    static func extract(from text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        var found: [String] = []
+        var seen = Set<String>()
+        var i = 0
+        let n = bytes.count
+        func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+        func matches(_ s: String, at k: Int) -> Bool {
+            let p = Array(s.utf8)
+            guard k + p.count <= n else { return false }
+            for j in 0..<p.count where lower(bytes[k + j]) != p[j] { return false }
+            return true
+        }
+        while i < n {
+            let c = lower(bytes[i])
+            var start = -1
+            if c == 104 && (matches("http://", at: i) || matches("https://", at: i) || matches("http:\\\\", at: i) || matches("https:\\\\", at: i)) {
+                start = i
+            } else if c == 102 && matches("ftp://", at: i) {
+                start = i
+            } else if c == 119 && matches("www.", at: i) && (i == 0 || !MIMEURL.isURLByte(bytes[i - 1]) || bytes[i - 1] == 40) {
+                start = i
+            }
+            if start < 0 { i += 1; continue }
+            var e = start
+            while e < n, MIMEURL.isURLByte(bytes[e]) { e += 1 }
+            if let url = MIMEURL.normalize(String(decoding: bytes[start..<e], as: UTF8.self)), seen.insert(url).inserted { found.append(url) }
+            i = max(e, i + 1)
+        }
+        return found
+    }
+}
