@@ -67,6 +67,8 @@ public enum MIMETransferEncoding: Sendable, Hashable, CustomStringConvertible {
 
 extension String {
     func trimmingSpaces() -> String {
+        // Nothing to trim (the usual case): no copy.
+        if let f = first, let l = last, !f.isWhitespace, !l.isWhitespace { return self }
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }
