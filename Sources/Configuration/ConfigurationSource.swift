@@ -52,8 +52,9 @@ public final class ConfigurationStore: Sendable {
         current.withLock { $0 }
     }
 
-    /// Replaces the configuration with a newer, already validated document.
-    /// Returns false (and keeps the old one) if `next` is not newer.
+    /// Replaces the configuration with an already validated document of the same or a newer
+    /// version (a reload of an unchanged version number re-applies the file).
+    /// Returns false (and keeps the current one) if `next` is older.
     @discardableResult
     public func replace(with next: NodeConfiguration) -> Bool {
         current.withLock { value in

@@ -171,7 +171,11 @@ public enum YAMLConfigurationReader {
             return nil
         }
         var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            return nil  // IPv6 needs brackets: `::1:25` is ambiguous
+        }
         if host == "*" { host = "0.0.0.0" }
         // Canonical text (RFC 5952 for IPv6), so one address written two ways is one address.
         guard let address = IPAddress(parsing: host) else { return nil }

@@ -60,6 +60,9 @@ public enum ProxyProtocolDecoder {
         guard parts.count == 6, parts[1] == "TCP4" || parts[1] == "TCP6",
               let source = IPAddress(parsing: parts[2]), let destination = IPAddress(parsing: parts[3]),
               let sport = port(parts[4]), let dport = port(parts[5]) else { throw .malformed }
+        // The family must match the addresses' text: TCP4 dotted quads, TCP6 IPv6 text.
+        let wantsIPv6 = parts[1] == "TCP6"
+        guard parts[2].contains(":") == wantsIPv6, parts[3].contains(":") == wantsIPv6 else { throw .malformed }
         return .proxied(source: source, sourcePort: sport, destination: destination, destinationPort: dport)
     }
 

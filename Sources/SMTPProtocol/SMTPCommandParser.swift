@@ -84,15 +84,18 @@ public enum SMTPCommandParser {
             switch keyword {
             case "SIZE":
                 // size-value = 1*20DIGIT (RFC 1870 §3); larger than we can count means "too big".
-                guard let value, !value.isEmpty, value.utf8.count <= 20, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                guard let value, parameters.size == nil, !value.isEmpty, value.utf8.count <= 20,
+                      value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                     return .failure(.badParameter(keyword))
                 }
                 parameters.size = Int(value) ?? Int.max
             case "BODY":
-                guard let value, let body = BodyType(rawValue: value.uppercased()) else { return .failure(.badParameter(keyword)) }
+                guard let value, parameters.body == nil, let body = BodyType(rawValue: value.uppercased()) else {
+                    return .failure(.badParameter(keyword))
+                }
                 parameters.body = body
             case "SMTPUTF8":
-                guard value == nil, smtputf8Allowed else { return .failure(.badParameter(keyword)) }
+                guard value == nil, smtputf8Allowed, !parameters.smtputf8 else { return .failure(.badParameter(keyword)) }
                 parameters.smtputf8 = true
             case "RET":
                 guard let value, let ret = DSNReturn(rawValue: value.uppercased()), parameters.ret == nil else {
@@ -105,7 +108,9 @@ public enum SMTPCommandParser {
                 }
                 parameters.envelopeID = value
             case "AUTH":
-                guard let value, value.utf8.count <= Defaults.parameterLength else { return .failure(.badParameter(keyword)) }
+                guard let value, parameters.auth == nil, value.utf8.count <= Defaults.parameterLength else {
+                    return .failure(.badParameter(keyword))
+                }
                 parameters.auth = value
             case "":
                 return .failure(.badParameter(keyword))

@@ -547,3 +547,12 @@ struct YAMLErrorTests {
         do { _ = try read(yaml) } catch { #expect(error.key == "listeners[1].limits.errors") }
     }
 }
+
+@Suite struct ListenerAddressTextTests {
+    @Test func ipv6NeedsBrackets() {
+        #expect(YAMLConfigurationReader.parseHostPort("::1:25") == nil)
+        #expect(YAMLConfigurationReader.parseHostPort("[::1]:25")! == ("::1", 25))
+        #expect(YAMLConfigurationReader.parseHostPort("[0:0::1]:25")! == ("::1", 25))
+        #expect(YAMLConfigurationReader.parseHostPort("*:25")! == ("0.0.0.0", 25))
+    }
+}

@@ -180,3 +180,12 @@ struct ProxyProtocolV2Tests {
                                                         destination: ip("198.51.100.7"), destinationPort: 25)))
     }
 }
+
+@Suite struct ProxyProtocolFamilyTests {
+    @Test(arguments: ["PROXY TCP4 2001:db8::1 2001:db8::2 1 2\r\n", "PROXY TCP6 192.0.2.1 192.0.2.2 1 2\r\n"])
+    func familyMustMatchAddresses(_ header: String) {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        buffer.writeString(header)
+        #expect(throws: ProxyProtocolError.malformed) { try ProxyProtocolDecoder.decode(&buffer) }
+    }
+}

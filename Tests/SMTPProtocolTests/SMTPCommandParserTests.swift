@@ -301,3 +301,11 @@ struct SMTPCommandParserTests {
         }
     }
 }
+
+@Suite struct SMTPCommandParserRepeatedParameterTests {
+    @Test(arguments: ["SIZE=1 SIZE=2", "BODY=7BIT BODY=8BITMIME", "SMTPUTF8 SMTPUTF8", "AUTH=<> AUTH=<>"])
+    func repeatedMailParameterRefused(_ parameters: String) {
+        let result = SMTPCommandParser.parse(Array("MAIL FROM:<a@b.example> \(parameters)".utf8))
+        #expect(result == .failure(.badParameter(String(parameters.prefix { $0 != "=" && $0 != " " }))))
+    }
+}
