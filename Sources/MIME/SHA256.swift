@@ -29,10 +29,10 @@ public struct SHA256Digest: Sendable, Hashable, CustomStringConvertible {
 
 /// Incremental SHA-256 (FIPS 180-4), computed by swift-crypto's `SHA256` (BoringSSL, with the
 /// SHA extensions or vector code where the processor has them).
-public struct SHA256Hasher: Sendable {
-    // Crypto.SHA256 is a copy-on-write value (its context is copied before a shared one is
-    // changed, and `finalize` reads a copy) but is not declared Sendable.
-    private nonisolated(unsafe) var hash = Crypto.SHA256()
+/// `@unchecked`: Crypto.SHA256 is a copy-on-write value (its context is copied before a shared
+/// one is changed, and `finalize` reads a copy); swift-crypto 4 declares it Sendable, 3 does not.
+public struct SHA256Hasher: @unchecked Sendable {
+    private var hash = Crypto.SHA256()
 
     public init() {}
 
