@@ -9,6 +9,8 @@
 // Security notes: trailing white space is removed before decoding (rule 3), lower-case hex is
 // accepted (a robustness deviation that mail programs share).
 
+import Glibc
+
 /// Quoted-printable encoding and decoding.
 public enum QuotedPrintable {
     @inline(__always)
@@ -33,10 +35,13 @@ public enum QuotedPrintable {
             var o = 0
             var lineStart = 0
             let count = input.count
+            let base = input.baseAddress
             while lineStart < count {
                 // Find the end of this line.
-                var lineEnd = lineStart
-                while lineEnd < count && input[lineEnd] != 10 { lineEnd += 1 }
+                var lineEnd = count
+                if let base, let lf = memchr(base + lineStart, 10, count - lineStart) {
+                    lineEnd = base.distance(to: lf.assumingMemoryBound(to: UInt8.self))
+                }
                 let hasLF = lineEnd < count
                 var contentEnd = lineEnd
                 let hadCR = contentEnd > lineStart && input[contentEnd - 1] == 13
@@ -49,6 +54,17 @@ public enum QuotedPrintable {
                 var i = lineStart
                 while i < contentEnd {
                     let c = input[i]
+                    if c != 61, let base {
+                        // A run without '=': copied whole (as much as the chunk holds).
+                        var e = contentEnd
+                        if let eq = memchr(base + i, 61, contentEnd - i) { e = base.distance(to: eq.assumingMemoryBound(to: UInt8.self)) }
+                        e = min(e, i + (chunkSize - o))
+                        (out.baseAddress! + o).update(from: base + i, count: e - i)
+                        o += e - i
+                        i = e
+                        if o >= chunkSize { sink(UnsafeBufferPointer(rebasing: out[0..<o])); o = 0 }
+                        continue
+                    }
                     if c == 61 {  // '='
                         if i + 1 == contentEnd {
                             softBreak = true
