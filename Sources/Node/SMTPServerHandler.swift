@@ -225,8 +225,11 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let v1 = Array("PROXY ".utf8)
         let v2: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
         let view = buffer.readableBytesView
-        return view.starts(with: v1.prefix(view.count)) && view.count >= 1 && view.first == v1[0]
-            || view.starts(with: v2.prefix(min(view.count, v2.count))) && view.count >= 4
+        switch view.first {
+        case UInt8(ascii: "P"): return view.starts(with: v1.prefix(view.count))  // "PROXY " or its start
+        case 0x0D: return view.count >= 4 && view.starts(with: v2.prefix(view.count))
+        default: return false
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -440,10 +440,7 @@ public struct SMTPServerStateMachine: Sendable {
         if discard { return fail(failure ?? .needMail) }
         guard let decoder, let current = transaction else { return close(.protocolViolation) }
         if !last {
-            if decoder.exceededSize || decoder.exceededLineLength {
-                // Keep reading chunks so the client stays in step; refuse at LAST.
-                return .reply(SMTPReply(250, EnhancedStatusCode(2, 0, 0), "Ok: \(decoder.size) octets received"))
-            }
+            // Over a limit or not, the client goes on sending chunks; a limit is refused at LAST.
             return .reply(SMTPReply(250, EnhancedStatusCode(2, 0, 0), "Ok: \(decoder.size) octets received"))
         }
         if decoder.exceededSize { transaction = nil; return fail(.messageTooBig) }
