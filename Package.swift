@@ -9,8 +9,10 @@
 //   GatehouseCore   addresses, reply codes, networks, relay rules, limits (pure)
 //   SMTPProtocol    SMTP grammar, line and data framing, session state machine (pure, ByteBuffer only)
 //   MIME            message parsing and unpacking (pure)
+//   DNS             DNS stub resolver: message codec (pure) and UDP/TCP client
 //   Spool           the durable queue on disk: the one way in, queue states, integrity
 //   Configuration   the versioned, validated node configuration document (YAML)
+//   Delivery        queue manager, routing, SMTP client, local mailboxes, bounces
 //   Node            listeners, TLS, sessions, users: the SMTP server on SwiftNIO
 //   gatehouse       the command-line tool
 import PackageDescription
@@ -58,6 +60,15 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "DNS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: Storage and configuration
         .target(
             name: "Spool",
@@ -77,12 +88,25 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Delivery
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "MIME", "DNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: The node
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
         .target(
             name: "Node",
             dependencies: [
-                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "CCrypt",
+                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "Delivery", "CCrypt",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -100,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "gatehouse",
             dependencies: [
-                "Node", "Configuration", "Spool", "GatehouseCore",
+                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,6 +167,14 @@ let package = Package(
         .testTarget(
             name: "ConfigurationTests",
             dependencies: ["Configuration", "GatehouseCore"]
+        ),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "Spool", "Configuration", "GatehouseCore", "SMTPProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "NodeTests",

@@ -55,6 +55,16 @@ public struct NodeConfiguration: Hashable, Sendable {
     public var minimumFreeSpace: Int64
     public var logFile: String?
     public var listeners: [ListenerConfiguration]
+    /// How accepted mail leaves: routes, retries, timeouts.
+    public var delivery = DeliveryConfiguration()
+
+    /// The route for a recipient domain: the first configured route that matches; else local
+    /// mailboxes for an internal domain and MX delivery for any other.
+    public func route(for domain: String) -> RouteConfiguration {
+        if let route = delivery.routes.first(where: { $0.matches(domain) }) { return route }
+        if internalDomains.contains(domain) { return RouteConfiguration(domains: [domain], kind: .local) }
+        return RouteConfiguration(domains: ["*"], kind: .mx)
+    }
 
     /// The embedded default a first-time user gets from `gatehouse serve` with no configuration:
     /// loopback only, STARTTLS offered on 2525, required with AUTH on 2587, domain example.test.

@@ -23,7 +23,7 @@ public enum YAMLConfigurationReader {
     }
 
     static func build(_ top: Mapping, _ defaultHostname: String) throws(ConfigurationError) -> NodeConfiguration {
-        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners"])
+        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners", "delivery"])
         var config = NodeConfiguration.embeddedDefault(hostname: defaultHostname)
         config.version = try top.int("version", in: 1...Int(Int32.max)) ?? 1
 
@@ -107,6 +107,9 @@ public enum YAMLConfigurationReader {
             config.listeners = result
         }
         guard !config.listeners.isEmpty else { throw ConfigurationError(key: "listeners", "at least one listener is needed") }
+        if let delivery = try top.mapping("delivery") {
+            config.delivery = try readDelivery(delivery)
+        }
         return config
     }
 
@@ -157,6 +160,147 @@ public enum YAMLConfigurationReader {
             banner: try m.string("banner") ?? "ESMTP Gatehouse",
             greetDelay: try m.duration("greet_delay") ?? 0,
             limits: limits)
+    }
+
+    static func readDelivery(_ m: Mapping) throws(ConfigurationError) -> DeliveryConfiguration {
+        try m.allow(["paused", "concurrency", "destination_concurrency", "connection_cache", "active_limit", "minimum_backoff",
+                     "maximum_backoff", "queue_lifetime", "delay_warning", "timeouts", "dns", "routes"])
+        var d = DeliveryConfiguration()
+        d.paused = try m.bool("paused") ?? false
+        d.concurrency = try m.int("concurrency", in: 1...10_000) ?? d.concurrency
+        d.destinationConcurrency = try m.int("destination_concurrency", in: 1...10_000) ?? d.destinationConcurrency
+        d.connectionCache = try m.duration("connection_cache") ?? d.connectionCache
+        d.activeLimit = try m.int("active_limit", in: 1...1_000_000) ?? d.activeLimit
+        d.minimumBackoff = try m.duration("minimum_backoff") ?? d.minimumBackoff
+        d.maximumBackoff = try m.duration("maximum_backoff") ?? d.maximumBackoff
+        d.queueLifetime = try m.duration("queue_lifetime") ?? d.queueLifetime
+        d.delayWarning = try m.duration("delay_warning") ?? d.delayWarning
+        guard d.minimumBackoff >= 1 else { throw ConfigurationError(key: m.key("minimum_backoff"), "must be at least 1s") }
+        guard d.maximumBackoff >= d.minimumBackoff else {
+            throw ConfigurationError(key: m.key("maximum_backoff"), "must not be less than minimum_backoff")
+        }
+        if let t = try m.mapping("timeouts") {
+            try t.allow(["connect", "greeting", "helo", "mail", "rcpt", "data", "data_block", "data_done"])
+            func read(_ name: String, _ value: inout Double) throws(ConfigurationError) {
+                guard let v = try t.duration(name) else { return }
+                guard v > 0 else { throw ConfigurationError(key: t.key(name), "must be more than 0") }
+                value = v
+            }
+            try read("connect", &d.timeouts.connect)
+            try read("greeting", &d.timeouts.greeting)
+            try read("helo", &d.timeouts.helo)
+            try read("mail", &d.timeouts.mail)
+            try read("rcpt", &d.timeouts.rcpt)
+            try read("data", &d.timeouts.data)
+            try read("data_block", &d.timeouts.dataBlock)
+            try read("data_done", &d.timeouts.dataDone)
+        }
+        if let dns = try m.mapping("dns") {
+            try dns.allow(["nameservers", "timeout", "attempts"])
+            for (i, server) in (try dns.strings("nameservers") ?? []).enumerated() {
+                guard IPAddress(parsing: server) != nil || parseHostPort(server) != nil else {
+                    throw ConfigurationError(key: dns.key("nameservers") + "[\(i)]", "must be an IP address, ADDRESS:PORT or [IPV6]:PORT")
+                }
+                d.dns.nameservers.append(server)
+            }
+            d.dns.timeout = try dns.duration("timeout") ?? d.dns.timeout
+            d.dns.attempts = try dns.int("attempts", in: 1...10) ?? d.dns.attempts
+        }
+        if let routes = try m.sequence("routes") {
+            for item in routes { d.routes.append(try readRoute(item)) }
+        }
+        return d
+    }
+
+    static func readRoute(_ m: Mapping) throws(ConfigurationError) -> RouteConfiguration {
+        try m.allow(["domains", "type", "hosts", "port", "tls", "ca_file", "auth"])
+        guard let domainList = try m.strings("domains"), !domainList.isEmpty else {
+            throw ConfigurationError(key: m.key("domains"), "required: a list of domains, \".example.org\" for subdomains, or \"*\"")
+        }
+        var domains: [String] = []
+        for (i, text) in domainList.enumerated() {
+            let lower = text.lowercased()
+            if lower == "*" { domains.append(lower); continue }
+            let bare = lower.hasPrefix(".") ? String(lower.dropFirst()) : lower
+            guard let name = MailDomain(parsing: Substring(bare), allowUTF8: true)?.name else {
+                throw ConfigurationError(key: m.key("domains") + "[\(i)]", "not a valid domain: \(text)")
+            }
+            domains.append(lower.hasPrefix(".") ? "." + name : name)
+        }
+        guard let kind = try m.enumeration("type", RouteKind.self) else { throw ConfigurationError(key: m.key("type"), "required") }
+        var route = RouteConfiguration(domains: domains, kind: kind)
+        route.port = try m.int("port", in: 1...65535) ?? 25
+        route.tls = try m.enumeration("tls", DeliveryTLSPolicy.self) ?? .opportunistic
+        route.caFile = try m.string("ca_file")
+        if let v = m.value("hosts") {
+            guard let seq = v.sequence else { throw ConfigurationError(key: m.key("hosts"), "must be a list") }
+            for (i, item) in seq.enumerated() {
+                let key = m.key("hosts") + "[\(i)]"
+                if case .scalar(let scalar) = item {
+                    route.hosts.append(try parseNextHop(scalar.string, key: key, priority: i, weight: 1, defaultPort: route.port))
+                } else if item.mapping != nil {
+                    let h = Mapping(item, path: key)
+                    try h.allow(["address", "priority", "weight"])
+                    guard let address = try h.string("address") else { throw ConfigurationError(key: h.key("address"), "required") }
+                    route.hosts.append(try parseNextHop(address, key: h.key("address"),
+                                                        priority: try h.int("priority", in: 0...65535) ?? i,
+                                                        weight: try h.int("weight", in: 1...1000) ?? 1, defaultPort: route.port))
+                } else {
+                    throw ConfigurationError(key: key, "must be \"HOST:PORT\" or a mapping with address, priority, weight")
+                }
+            }
+        }
+        switch kind {
+        case .hosts, .smarthost:
+            guard !route.hosts.isEmpty else { throw ConfigurationError(key: m.key("hosts"), "required for type \(kind.rawValue)") }
+        case .mx, .local:
+            guard route.hosts.isEmpty else { throw ConfigurationError(key: m.key("hosts"), "not used by type \(kind.rawValue)") }
+        }
+        if let auth = try m.mapping("auth") {
+            try auth.allow(["username", "password", "password_file"])
+            guard let user = try auth.string("username"), !user.isEmpty else { throw ConfigurationError(key: auth.key("username"), "required") }
+            var password = try auth.string("password")
+            if let file = try auth.string("password_file") {
+                guard password == nil else { throw ConfigurationError(key: auth.key("password_file"), "give password or password_file, not both") }
+                do { password = try readTextFile(file).trimmed(of: "\r\n") } catch {
+                    throw ConfigurationError(key: auth.key("password_file"), "cannot read \(file)")
+                }
+            }
+            guard let password else { throw ConfigurationError(key: auth.key("password"), "required (or password_file)") }
+            guard route.tls != .none else { throw ConfigurationError(key: m.key("auth"), "credentials are only sent over TLS (tls must not be none)") }
+            route.credentials = RouteCredentials(username: user, password: password)
+        }
+        return route
+    }
+
+    /// `host`, `host:port`, `[host]:port` (no MX lookup), `[ipv6]:port`, `ipv4`.
+    static func parseNextHop(_ text: String, key: String, priority: Int, weight: Int, defaultPort: Int) throws(ConfigurationError) -> NextHopConfiguration {
+        var host = text, port = defaultPort
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            let rest = host[host.index(after: close)...]
+            if rest.hasPrefix(":") {
+                guard let p = Int(rest.dropFirst()), (1...65535).contains(p) else { throw ConfigurationError(key: key, "bad port in \(text)") }
+                port = p
+            } else if !rest.isEmpty {
+                throw ConfigurationError(key: key, "must be HOST, HOST:PORT or [HOST]:PORT")
+            }
+            host = String(host[...close])
+            let inner = String(host.dropFirst().dropLast())
+            guard IPAddress(parsing: inner) != nil || MailDomain(parsing: Substring(inner), allowUTF8: false)?.name != nil else {
+                throw ConfigurationError(key: key, "not an address or host name: \(inner)")
+            }
+            if IPAddress(parsing: inner) != nil { host = inner }
+        } else {
+            if let colon = host.lastIndex(of: ":"), !host[..<colon].contains(":") {
+                guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else { throw ConfigurationError(key: key, "bad port in \(text)") }
+                port = p
+                host = String(host[..<colon])
+            }
+            guard IPAddress(parsing: host) != nil || MailDomain(parsing: Substring(host), allowUTF8: false)?.name != nil else {
+                throw ConfigurationError(key: key, "not an address or host name: \(host)")
+            }
+        }
+        return NextHopConfiguration(host: host.lowercased(), port: port, priority: priority, weight: weight)
     }
 
     static func normalisedAddress(_ text: String) -> String? {
@@ -299,7 +443,7 @@ struct Mapping {
 
     static func parseDuration(_ text: String) -> Double? {
         let t = text.lowercased().replacingSpaces
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
             guard let n = Double(t.dropLast(suffix.count)), n >= 0, n < 1e7 else { return nil }
             return n * factor

@@ -53,4 +53,52 @@ public enum Defaults {
     /// Longest PROXY protocol header (v1: 107 octets; v2: 16 + 65535, we take 536 as HAProxy does
     /// for the address block plus a small TLV area).
     public static let proxyHeaderLength = 16 + 1024
+
+    /// The queue manager and the SMTP client (Postfix's names in brackets).
+    public enum Delivery {
+        /// Deliveries in parallel over all destinations (default_process_limit).
+        public static let concurrency = 100
+        /// Deliveries in parallel to one destination (default_destination_concurrency_limit).
+        public static let destinationConcurrency = 20
+        /// Seconds an idle SMTP connection waits for the next message (smtp_connection_cache_time_limit).
+        public static let connectionCache = 2.0
+        /// Messages read into the active set at most (qmgr_message_active_limit); bounds memory.
+        public static let activeLimit = 10_000
+        /// First retry of a deferred message, seconds (minimal_backoff_time).
+        public static let minimumBackoff = 300.0
+        /// Longest interval between retries, seconds (maximal_backoff_time).
+        public static let maximumBackoff = 3_600.0
+        /// After this long in the queue a message bounces, seconds (maximal_queue_lifetime: 5 days).
+        public static let queueLifetime = 5.0 * 86_400
+        /// Delay notice after this long, seconds; 0 = never (delay_warning_time).
+        public static let delayWarning = 0.0
+        /// RFC 5321 §4.5.3.2 timeouts, seconds.
+        public static let connectTimeout = 30.0
+        public static let greetingTimeout = 300.0
+        public static let heloTimeout = 300.0
+        public static let mailTimeout = 300.0
+        public static let rcptTimeout = 300.0
+        public static let dataInitiationTimeout = 120.0
+        public static let dataBlockTimeout = 180.0
+        public static let dataTerminationTimeout = 600.0
+        /// DNS: seconds per try and tries per name server (resolv.conf's timeout and attempts).
+        public static let dnsTimeout = 5.0
+        public static let dnsAttempts = 2
+        /// Addresses tried per delivery attempt over all next hops (smtp_mx_address_limit).
+        public static let addressesPerAttempt = 5
+        /// Longest reply line accepted from a next hop (line_length_limit); RFC 5321 says 512.
+        public static let replyLineLength = 4_096
+        /// Most lines in one multi-line reply.
+        public static let replyLines = 100
+        /// Messages sent over one connection before it is closed (smtp_connection_reuse_count_limit).
+        public static let messagesPerConnection = 100
+        /// Bytes of message content held by the active set at most; bounds memory with big messages.
+        public static let activeBytes = 256 << 20
+        /// Recipients sent in one transaction (default_destination_recipient_limit).
+        public static let recipientsPerJob = 50
+        /// How often incoming/ is scanned for messages nobody announced (seconds).
+        public static let incomingScanInterval = 1.0
+        /// Largest original returned whole in a bounce (RET=FULL); larger ones return headers only.
+        public static let bounceReturnSize = 1 << 20
+    }
 }

@@ -10,10 +10,11 @@
 import Glibc
 #endif
 public import Configuration
-import GatehouseCore
+public import GatehouseCore
 public import NIOCore
 import NIOPosix
 import NIOSSL
+public import Delivery
 import Spool
 import Synchronization
 
@@ -22,6 +23,8 @@ public final class GatehouseNode: Sendable {
     let group: MultiThreadedEventLoopGroup
     let services: NodeServices
     let store: ConfigurationStore
+    /// Delivers what the listeners accepted.
+    public let queueManager: QueueManager
     private let listeners = Mutex<[String: BoundListener]>([:])
     private let tlsContext = Mutex<NIOSSLContext?>(nil)
 
@@ -37,7 +40,8 @@ public final class GatehouseNode: Sendable {
     }
 
     /// Opens the spool and services. Does not bind yet.
-    public init(configuration: NodeConfiguration, dataDirectory: String, log: any LogSink) throws {
+    public init(configuration: NodeConfiguration, dataDirectory: String, log: any LogSink,
+                resolverFactory: @escaping QueueManager.ResolverFactory = DNSDeliveryResolver.make) throws {
         self.dataDirectory = dataDirectory
         if mkdir(dataDirectory, 0o700) != 0 && errno != EEXIST {
             throw ConfigurationFailure("cannot create data directory \(dataDirectory): \(String(cString: strerror(errno)))")
@@ -50,15 +54,19 @@ public final class GatehouseNode: Sendable {
         let users = try UserStore(path: dataDirectory + "/users")
         let pool = NIOThreadPool(numberOfThreads: 32)
         pool.start()
-        services = NodeServices(spool: spool, users: users, log: log, threadPool: pool)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         store = ConfigurationStore(configuration)
+        let manager = try QueueManager(spool: spool, dataDirectory: dataDirectory, configuration: configuration, group: group,
+                                       threadPool: pool, log: log, resolverFactory: resolverFactory)
+        queueManager = manager
+        services = NodeServices(spool: spool, users: users, log: log, threadPool: pool, messageQueued: { manager.wake() })
     }
 
     /// Binds every listener and starts the periodic checks.
     public func start() async throws {
         try await apply(store.configuration, initial: true)
         scheduleSpaceCheck()
+        queueManager.start()
     }
 
     /// The addresses actually bound, by listener name (useful with port 0).
@@ -94,7 +102,10 @@ public final class GatehouseNode: Sendable {
         let needsTLS = configuration.listeners.contains { $0.tls != .none } || configuration.certificatePath != nil
         let tls = needsTLS ? try makeTLSContext(configuration) : nil
         tlsContext.withLock { $0 = tls }
-        if !initial { store.replace(with: configuration) }
+        if !initial {
+            try await queueManager.apply(configuration, group: group)
+            store.replace(with: configuration)
+        }
         var wanted: [String: ListenerConfiguration] = [:]
         for listener in configuration.listeners { wanted["\(listener.host):\(listener.port)"] = listener }
         // Close listeners no longer wanted.
@@ -176,6 +187,7 @@ public final class GatehouseNode: Sendable {
             return values
         }
         for bound in all { try? await bound.channel.close() }
+        await queueManager.stop()
         try? await group.shutdownGracefully()
         try? await services.threadPool.shutdownGracefully()
     }

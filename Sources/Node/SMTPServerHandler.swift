@@ -627,6 +627,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let envelope = message.envelope
                 handler.log.record(LogRecord(program: "cleanup", queueID: envelope.queueID,
                                              text: "from=<\(envelope.sender)>, size=\(size), nrcpt=\(envelope.recipients.count) (queue incoming)"))
+                handler.runtime.services.messageQueued()
                 if case .closed = handler.mode { return }
                 handler.mode = .commands
                 handler.perform(handler.machine!.committed(queueID: envelope.queueID), context)

@@ -115,6 +115,14 @@ public enum QueueFile {
         /// (offset, length) of each content payload.
         public var contentRanges: [(Int, Int)]
         public var contentSize: Int
+
+        /// The message content, joined from its records in `bytes` (the file this was parsed from).
+        public func content(in bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(contentSize)
+            for (offset, length) in contentRanges { out += bytes[offset..<(offset + length)] }
+            return out
+        }
     }
 
     /// Parses and verifies a whole queue file held in memory.

@@ -8,6 +8,7 @@
 //   queue/deferred/ID        waiting for a retry
 //   queue/hold/ID            held by an administrator
 //   queue/corrupt/ID         failed its integrity check; never delivered, reported
+//   queue/status/ID          delivery status of a deferred message (attempts, reasons); advisory
 //
 // Durability: a message is acknowledged only after its file was written, fsynced, renamed from
 // `.part` to its final name and the directory fsynced (`commit()`). Directory syncs are shared
@@ -60,6 +61,7 @@ public final class Spool: Sendable {
             syncers[state] = DirectorySyncer(path: path)
         }
         self.syncers = syncers
+        try Spool.makeDirectory(directory + "/status")
     }
 
     static func makeDirectory(_ path: String) throws(SpoolError) {
@@ -184,6 +186,70 @@ public final class Spool: Sendable {
         guard rename(source, target) == 0 else { throw .system(call: "rename", path: source, errno: errno) }
         try syncers[to]!.sync()
         try syncers[from]!.sync()
+    }
+
+    /// Moves a message between queue states without waiting for the directories to reach the disk.
+    /// For the queue manager's own moves (incoming → active → deferred): after a crash the file is
+    /// in one state or the other, and every state is delivered from, so nothing is lost.
+    /// Throws `noSuchMessage` when the file is not there (an administrator moved or deleted it).
+    public func relocate(_ id: String, from: QueueState, to: QueueState) throws(SpoolError) {
+        guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
+        let source = path(from, id)
+        guard rename(source, path(to, id)) == 0 else {
+            if errno == ENOENT { throw .noSuchMessage(id) }
+            throw .system(call: "rename", path: source, errno: errno)
+        }
+    }
+
+    /// Where the delivery status of a message is kept.
+    public func statusPath(_ id: String) -> String { root + "/status/" + id }
+
+    /// Crosses recipients off in place (the record type byte of each) and syncs the file's data, so
+    /// a restart does not deliver to them again.
+    public func setRecipientStatus(_ id: String, in state: QueueState, _ changes: [(offset: Int, status: RecipientStatus)]) throws(SpoolError) {
+        guard !changes.isEmpty else { return }
+        let file = path(state, id)
+        let fd = open(file, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .noSuchMessage(id) }
+            throw .system(call: "open", path: file, errno: errno)
+        }
+        defer { close(fd) }
+        for change in changes {
+            var byte = change.status.rawValue
+            guard pwrite(fd, &byte, 1, off_t(change.offset)) == 1 else { throw .system(call: "pwrite", path: file, errno: errno) }
+        }
+        guard fdatasync(fd) == 0 else { throw .system(call: "fdatasync", path: file, errno: errno) }
+    }
+
+    /// Removes a message and its delivery status. Not synced: a crash may bring a delivered message
+    /// back, which delivers it again (a duplicate, never a loss).
+    public func remove(_ id: String, from state: QueueState) throws(SpoolError) {
+        guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
+        let file = path(state, id)
+        if unlink(file) != 0 {
+            if errno == ENOENT { throw .noSuchMessage(id) }
+            throw .system(call: "unlink", path: file, errno: errno)
+        }
+        unlink(statusPath(id))
+    }
+
+    /// The time of the next delivery attempt of a deferred message is kept as the file's
+    /// modification time (as Postfix does), so a queue scan needs no read.
+    public func setNextAttempt(_ id: String, in state: QueueState, at time: Int64) throws(SpoolError) {
+        let file = path(state, id)
+        var times = [timespec(tv_sec: Int(time), tv_nsec: 0), timespec(tv_sec: Int(time), tv_nsec: 0)]
+        guard utimensat(AT_FDCWD, file, &times, 0) == 0 else {
+            if errno == ENOENT { throw .noSuchMessage(id) }
+            throw .system(call: "utimensat", path: file, errno: errno)
+        }
+    }
+
+    /// The next attempt time of a message (its file's modification time), or nil if it is gone.
+    public func nextAttempt(_ id: String, in state: QueueState) -> Int64? {
+        var st = stat()
+        guard stat(path(state, id), &st) == 0 else { return nil }
+        return Int64(st.st_mtim.tv_sec)
     }
 
     /// Free bytes available to us on the spool's file system.

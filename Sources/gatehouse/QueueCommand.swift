@@ -1,12 +1,14 @@
-// QueueCommand.swift — `gatehouse queue list|check`: look into the spool.
+// QueueCommand.swift — `gatehouse queue list|show|flush|retry|hold|release|delete|check`.
 
 import ArgumentParser
 import Foundation
+import Delivery
 import Spool
 
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "queue", abstract: "Inspect the mail queue.", subcommands: [List.self, Check.self])
+        commandName: "queue", abstract: "Inspect and manage the mail queue.",
+        subcommands: [List.self, Show.self, Flush.self, Retry.self, Hold.self, Release.self, Delete.self, Check.self])
 
     struct Entry: Codable {
         var id: String
@@ -15,6 +17,8 @@ struct QueueCommand: ParsableCommand {
         var recipients: [String]
         var size: Int
         var arrival: Int64
+        /// Why delivery is waiting, for a deferred message (the first pending recipient's reason).
+        var reason: String?
     }
 
     struct List: ParsableCommand {
@@ -31,9 +35,12 @@ struct QueueCommand: ParsableCommand {
                     damaged += 1
                     continue
                 }
+                let pending = parsed.envelope.recipients.enumerated().filter { $0.element.status == .pending }
+                let status = state == .deferred ? DeliveryStatus.load(spool.statusPath(id)) : DeliveryStatus()
                 entries.append(Entry(id: id, state: state.rawValue, sender: parsed.envelope.sender,
-                                     recipients: parsed.envelope.recipients.map(\.address), size: parsed.contentSize,
-                                     arrival: parsed.envelope.arrival))
+                                     recipients: pending.map(\.element.address), size: parsed.contentSize,
+                                     arrival: parsed.envelope.arrival,
+                                     reason: pending.lazy.compactMap { status.recipients[$0.offset]?.diagnostic }.first))
             }
             if json {
                 let encoder = JSONEncoder()
@@ -49,6 +56,7 @@ struct QueueCommand: ParsableCommand {
                     let date = Date(timeIntervalSince1970: TimeInterval(e.arrival))
                     let id = e.id + (e.state == "hold" ? "!" : e.state == "active" ? "*" : "")
                     print("\(id.padding(toLength: 17, withPad: " ", startingAt: 0)) \(String(e.size).leftPad(8)) \(date) \(e.sender.isEmpty ? "MAILER-DAEMON" : e.sender)")
+                    if let reason = e.reason { print("(\(reason))") }
                     for r in e.recipients { print(String(repeating: " ", count: 48) + r) }
                     print("")
                 }
@@ -57,6 +65,85 @@ struct QueueCommand: ParsableCommand {
             }
             if damaged > 0 { print("warning: \(damaged) damaged queue file(s); run `gatehouse queue check --repair`") }
         }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one message: envelope, recipients and why they wait.")
+        @Argument(help: "Queue id.") var id: String
+        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var dataOptions: DataOptions
+
+        func run() throws {
+            let spool = try Spool(directory: dataOptions.data + "/queue")
+            let report: QueueControl.MessageReport
+            do { report = try QueueControl.report(id, spool: spool) } catch {
+                FileHandle.standardError.write(Data("queue show: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print("id:        \(report.id) (\(report.state))")
+            print("arrival:   \(Date(timeIntervalSince1970: TimeInterval(report.arrival)))")
+            print("sender:    <\(report.sender)>")
+            print("size:      \(report.size)")
+            print("client:    \(report.client) helo=\(report.helo) listener=\(report.listener)")
+            print("attempts:  \(report.attempts)")
+            if let next = report.nextAttempt { print("next try:  \(Date(timeIntervalSince1970: TimeInterval(next)))") }
+            for r in report.recipients {
+                print("recipient: <\(r.address)> \(r.status)" + (r.reason.map { " (\(r.dsn ?? "")) \($0)" } ?? ""))
+            }
+        }
+    }
+
+    /// hold / release / delete / retry: one code path, four verbs.
+    struct Operation {
+        static func run(_ operation: QueueControl.Operation, ids: [String], data: String) throws {
+            let spool = try Spool(directory: data + "/queue")
+            var failures = 0
+            for result in try QueueControl.perform(operation, ids: ids, spool: spool) {
+                print("\(result.id): \(result.text)")
+                if !result.done { failures += 1 }
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Flush: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Try every deferred message now.")
+        @OptionGroup var dataOptions: DataOptions
+        func run() throws { try Operation.run(.retry, ids: ["ALL"], data: dataOptions.data) }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Try deferred messages now.")
+        @Argument(help: "Queue ids.") var ids: [String]
+        @OptionGroup var dataOptions: DataOptions
+        func run() throws { try Operation.run(.retry, ids: ids, data: dataOptions.data) }
+    }
+
+    struct Hold: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put messages on hold (no delivery until released); ALL for every message.")
+        @Argument(help: "Queue ids, or ALL.") var ids: [String]
+        @OptionGroup var dataOptions: DataOptions
+        func run() throws { try Operation.run(.hold, ids: ids, data: dataOptions.data) }
+    }
+
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Release held messages for delivery; ALL for every held message.")
+        @Argument(help: "Queue ids, or ALL.") var ids: [String]
+        @OptionGroup var dataOptions: DataOptions
+        func run() throws { try Operation.run(.release, ids: ids, data: dataOptions.data) }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete messages from the queue without notice; ALL for every message.")
+        @Argument(help: "Queue ids, or ALL.") var ids: [String]
+        @OptionGroup var dataOptions: DataOptions
+        func run() throws { try Operation.run(.delete, ids: ids, data: dataOptions.data) }
     }
 
     struct Check: ParsableCommand {

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Configuration
+import GatehouseCore
 @preconcurrency import Dispatch
 import Node
 

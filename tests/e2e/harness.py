@@ -101,6 +101,8 @@ def base_config(listeners: Sequence[dict], *, hostname: str = "mx.example.test",
         "node": {"hostname": hostname},
         "domains": {"internal": list(internal)},
         "spool": {"minimum_free_space": "10MB"},
+        # Accepted mail stays queued unless a test configures delivery: most tests look at the queue.
+        "delivery": {"paused": True},
     }
     if tls_files is not None:
         cfg["tls"] = {"certificate": str(tls_files[0]), "key": str(tls_files[1])}

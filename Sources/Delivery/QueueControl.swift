@@ -1,0 +1,91 @@
+// QueueControl.swift — what an administrator does to the queue: hold, release, delete, retry,
+// flush, and a look at one message. Works on the files directly (as Postfix's postsuper does), so
+// it needs no running gateway; a running queue manager notices at its next scan. A message being
+// delivered while it is held or deleted finishes that attempt; its bookkeeping then finds the file
+// gone from active/ and leaves it where the administrator put it.
+
+public import Spool
+
+public enum QueueControl {
+    public enum Operation: String, Sendable, CaseIterable {
+        case hold, release, delete, retry
+    }
+
+    /// Applies `operation` to `ids` (or every message that it applies to when `ids` is ["ALL"]).
+    /// Returns one line per message for the administrator; unknown ids are reported, not fatal.
+    public static func perform(_ operation: Operation, ids: [String], spool: Spool) throws(SpoolError) -> [(id: String, done: Bool, text: String)] {
+        let all = try spool.messages()
+        let states = Dictionary(all.map { ($0.1, $0.0) }, uniquingKeysWith: { first, _ in first })
+        let targets = ids == ["ALL"] ? all.map(\.1) : ids
+        var results: [(String, Bool, String)] = []
+        for id in targets {
+            guard QueueID.isValid(id) else { results.append((id, false, "not a queue id")); continue }
+            guard let state = states[id] else { results.append((id, false, "no such message")); continue }
+            switch operation {
+            case .hold:
+                guard state != .hold, state != .corrupt else { results.append((id, false, "is in \(state.rawValue)")); continue }
+                try spool.move(id, from: state, to: .hold)
+                results.append((id, true, "held"))
+            case .release:
+                guard state == .hold else { if ids != ["ALL"] { results.append((id, false, "is not on hold")) }; continue }
+                try spool.move(id, from: .hold, to: .incoming)
+                results.append((id, true, "released"))
+            case .retry:
+                guard state == .deferred else { if ids != ["ALL"] { results.append((id, false, "is not deferred (\(state.rawValue))")) }; continue }
+                try spool.move(id, from: .deferred, to: .incoming)
+                results.append((id, true, "queued for immediate delivery"))
+            case .delete:
+                do { try spool.remove(id, from: state) } catch SpoolError.noSuchMessage {
+                    results.append((id, false, "no such message")); continue
+                }
+                results.append((id, true, "deleted"))
+            }
+        }
+        return results
+    }
+
+    /// One message as `queue show` prints it.
+    public struct MessageReport: Sendable, Codable {
+        public struct Recipient: Sendable, Codable {
+            public var address: String
+            /// pending, delivered, failed
+            public var status: String
+            public var notify: String?
+            public var originalRecipient: String?
+            /// The last problem, for a recipient still pending after an attempt.
+            public var reason: String?
+            public var dsn: String?
+        }
+        public var id: String
+        public var state: String
+        public var sender: String
+        public var arrival: Int64
+        public var size: Int
+        public var client: String
+        public var helo: String
+        public var listener: String
+        public var attempts: Int
+        public var lastAttempt: Int64?
+        public var nextAttempt: Int64?
+        public var recipients: [Recipient]
+    }
+
+    public static func report(_ id: String, spool: Spool) throws -> MessageReport {
+        guard QueueID.isValid(id) else { throw SpoolError.invalidQueueID(id) }
+        guard let (state, _) = try spool.messages().first(where: { $0.1 == id }) else { throw SpoolError.noSuchMessage(id) }
+        let parsed = try QueueFile.parse(try spool.read(state, id))
+        let status = DeliveryStatus.load(spool.statusPath(id))
+        let e = parsed.envelope
+        let recipients = e.recipients.enumerated().map { i, r -> MessageReport.Recipient in
+            let outcome = r.status == .pending ? status.recipients[i] : nil
+            return MessageReport.Recipient(
+                address: r.address, status: r.status == .pending ? "pending" : r.status == .delivered ? "delivered" : "failed",
+                notify: r.notify, originalRecipient: r.originalRecipient, reason: outcome?.diagnostic, dsn: outcome?.status.description)
+        }
+        return MessageReport(
+            id: id, state: state.rawValue, sender: e.sender, arrival: e.arrival, size: parsed.contentSize,
+            client: e.clientName + "[" + e.clientAddress + "]", helo: e.helo, listener: e.listener, attempts: status.attempts,
+            lastAttempt: status.lastAttempt == 0 ? nil : status.lastAttempt,
+            nextAttempt: state == .deferred ? spool.nextAttempt(id, in: .deferred) : nil, recipients: recipients)
+    }
+}

@@ -1,0 +1,480 @@
+// QueueManager.swift — the scheduler that delivers what the spool accepted.
+//
+// Modelled on Postfix's qmgr(8): messages move incoming → active → (delivered and removed) or
+// deferred, and deferred → active when their retry time (the queue file's mtime) has come. The
+// active set is bounded (messages and bytes). Each message is split into jobs by destination (a
+// recipient domain for MX routes, the route itself for host lists, `local` for mailboxes); each
+// destination has at most `destination_concurrency` workers and all together at most
+// `concurrency`. A worker keeps its connection and takes the next job for the same destination
+// (connection reuse), waiting `connection_cache` for one before it says QUIT.
+//
+// Per-recipient bookkeeping: when all jobs of a message are done, delivered and bounced recipients
+// are crossed off in the queue file (fdatasync) unless none is left, in which case the file is
+// removed; a bounce is committed to the spool (fsync) before its recipients are crossed off. A crash
+// at any point therefore repeats at most a delivery or a bounce, and never loses a recipient.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Configuration
+public import GatehouseCore
+public import NIOCore
+public import NIOPosix
+import NIOSSL
+public import Spool
+
+/// The queue manager of one node.
+public final class QueueManager: Sendable {
+    let scheduler: Scheduler
+    private let wakeStream: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    /// Makes the resolver for a `delivery.dns` configuration (replaced in tests).
+    public typealias ResolverFactory = @Sendable (DNSConfiguration, any EventLoopGroup) throws -> any DeliveryResolver
+
+    private let resolverFactory: ResolverFactory
+
+    public init(spool: Spool, dataDirectory: String, configuration: NodeConfiguration, group: any EventLoopGroup,
+                threadPool: NIOThreadPool, log: any LogSink, resolverFactory: @escaping ResolverFactory = DNSDeliveryResolver.make) throws {
+        (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.resolverFactory = resolverFactory
+        let resolver = try resolverFactory(configuration.delivery.dns, group)
+        let context = try QueueManager.makeContext(configuration, group: group, resolver: resolver)
+        scheduler = Scheduler(spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
+                              context: context, threadPool: threadPool, log: log)
+    }
+
+    static func makeContext(_ configuration: NodeConfiguration, group: any EventLoopGroup, resolver: any DeliveryResolver) throws -> DeliveryContext {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        var verified: [String: NIOSSLContext] = [:]
+        for route in configuration.delivery.routes where route.tls == .verify {
+            let key = route.caFile ?? ""
+            guard verified[key] == nil else { continue }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .fullVerification
+            if let file = route.caFile { tls.trustRoots = .file(file) }
+            verified[key] = try NIOSSLContext(configuration: tls)
+        }
+        return DeliveryContext(
+            group: group, planner: NextHopPlanner(resolver: resolver), hostname: configuration.hostname,
+            timeouts: configuration.delivery.timeouts, tlsUnverified: try NIOSSLContext(configuration: unverified),
+            tlsVerified: verified, eightBitDowngrade: Bounces.downgrade)
+    }
+
+    /// Starts scanning and delivering.
+    public func start() {
+        let scheduler = self.scheduler
+        let stream = wakeStream
+        let continuation = wakeContinuation
+        Task {
+            await scheduler.scan()
+            for await _ in stream {
+                if await scheduler.stopped { break }
+                await scheduler.scan()
+            }
+        }
+        Task {
+            while !(await scheduler.stopped) {
+                try? await Task.sleep(for: .seconds(Defaults.Delivery.incomingScanInterval))
+                continuation.yield()
+            }
+        }
+    }
+
+    /// A message was committed to incoming: look now rather than at the next scan.
+    public func wake() {
+        wakeContinuation.yield()
+    }
+
+    /// Takes a new configuration: new jobs use its routes and limits.
+    public func apply(_ configuration: NodeConfiguration, group: any EventLoopGroup) async throws {
+        var context = await scheduler.context
+        if await scheduler.configuration.delivery.dns != configuration.delivery.dns {
+            context = try QueueManager.makeContext(configuration, group: group, resolver: resolverFactory(configuration.delivery.dns, group))
+        } else {
+            context = try QueueManager.makeContext(configuration, group: group, resolver: context.planner.resolver)
+        }
+        await scheduler.apply(configuration, context: context)
+        wake()
+    }
+
+    /// Stops taking messages; deliveries in flight end with the process.
+    public func stop() async {
+        await scheduler.stop()
+        wakeContinuation.finish()
+    }
+}
+
+/// One delivery job: some recipients of one message, to one destination.
+struct DeliveryJob: Sendable {
+    var queueID: String
+    var destination: String
+    var route: RouteConfiguration
+    var domain: String
+    /// Indexes into the envelope's recipients.
+    var indices: [Int]
+    var request: DeliveryRequest
+}
+
+actor Scheduler {
+    let spool: Spool
+    let mailboxes: String
+    let threadPool: NIOThreadPool
+    let log: any LogSink
+    var configuration: NodeConfiguration
+    var context: DeliveryContext
+    private(set) var stopped = false
+
+    struct MessageState {
+        var parsed: QueueFile.Parsed
+        var content: [UInt8]
+        var status: DeliveryStatus
+        var outstanding: Int
+        var outcomes: [Int: RecipientOutcome] = [:]
+        var from: QueueState
+    }
+
+    struct Destination {
+        var queue: [DeliveryJob] = []
+        var head = 0
+        var workers = 0
+        var idle: [(UInt64, CheckedContinuation<DeliveryJob?, Never>)] = []
+        var pending: Int { queue.count - head }
+        mutating func pop() -> DeliveryJob? {
+            guard head < queue.count else { return nil }
+            let job = queue[head]
+            head += 1
+            if head > 64 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
+            return job
+        }
+    }
+
+    private var messages: [String: MessageState] = [:]
+    private var activeBytes = 0
+    private var destinations: [String: Destination] = [:]
+    private var workers = 0
+    private var idleTicket: UInt64 = 0
+    private var nextDeferredScan: Int64 = 0
+    /// Messages a crash (or a pause) left in active/ are taken at the next scan.
+    private var recoverActive = true
+    /// Ids being read in (scans run concurrently; one load per message).
+    private var loading = Set<String>()
+
+    init(spool: Spool, mailboxes: String, configuration: NodeConfiguration, context: DeliveryContext, threadPool: NIOThreadPool,
+         log: any LogSink) {
+        self.spool = spool
+        self.mailboxes = mailboxes
+        self.configuration = configuration
+        self.context = context
+        self.threadPool = threadPool
+        self.log = log
+    }
+
+    func apply(_ configuration: NodeConfiguration, context: DeliveryContext) {
+        if self.configuration.delivery.paused && !configuration.delivery.paused { recoverActive = true }
+        self.configuration = configuration
+        self.context = context
+        nextDeferredScan = 0
+    }
+
+    func stop() {
+        stopped = true
+        for key in destinations.keys {
+            for (_, continuation) in destinations[key]!.idle { continuation.resume(returning: nil) }
+            destinations[key]!.idle = []
+        }
+    }
+
+    static var now: Int64 { Int64(time(nil)) }
+
+    var hasRoom: Bool {
+        messages.count < configuration.delivery.activeLimit && activeBytes < Defaults.Delivery.activeBytes
+    }
+
+    /// Takes what is waiting in incoming/ and what is due in deferred/, as room allows.
+    func scan() async {
+        guard !stopped, !configuration.delivery.paused, hasRoom else { return }
+        let spool = self.spool
+        let now = Scheduler.now
+        let scanDeferred = now >= nextDeferredScan
+        let scanActive = recoverActive
+        recoverActive = false
+        if scanDeferred {
+            nextDeferredScan = now + Int64(max(1, min(60, configuration.delivery.minimumBackoff)))
+        }
+        let found = try? await threadPool.runIfActive { () -> [(String, QueueState)] in
+            var out: [(String, QueueState)] = []
+            if scanActive { out += try spool.list(.active).filter(QueueID.isValid).map { ($0, QueueState.active) } }
+            out += try spool.list(.incoming).filter(QueueID.isValid).map { ($0, QueueState.incoming) }
+            if scanDeferred {
+                for id in try spool.list(.deferred) where QueueID.isValid(id) {
+                    if let next = spool.nextAttempt(id, in: .deferred), next <= now { out.append((id, .deferred)) }
+                }
+            }
+            return out
+        }
+        for (id, state) in found ?? [] where !stopped && messages[id] == nil {
+            guard hasRoom else {
+                if scanActive { recoverActive = true }  // the rest of active/ at a later scan
+                break
+            }
+            await load(id, from: state)
+        }
+    }
+
+    private func load(_ id: String, from state: QueueState) async {
+        guard messages[id] == nil, loading.insert(id).inserted else { return }
+        defer { loading.remove(id) }
+        let spool = self.spool
+        let result = try? await threadPool.runIfActive { () -> Result<(QueueFile.Parsed, [UInt8], DeliveryStatus), QueueFileError>? in
+            if state != .active {
+                do { try spool.relocate(id, from: state, to: .active) } catch { return nil }
+            }
+            guard let bytes = try? spool.read(.active, id) else { return nil }
+            do throws(QueueFileError) {
+                let parsed = try QueueFile.parse(bytes)
+                return .success((parsed, parsed.content(in: bytes), DeliveryStatus.load(spool.statusPath(id))))
+            } catch {
+                try? spool.move(id, from: .active, to: .corrupt)
+                return .failure(error)
+            }
+        }
+        guard let result = result ?? nil else { return }
+        let parsed: QueueFile.Parsed, content: [UInt8], status: DeliveryStatus
+        switch result {
+        case .failure(let error):
+            log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: damaged queue file moved to corrupt: \(error)"))
+            return
+        case .success(let loaded):
+            (parsed, content, status) = loaded
+        }
+        let envelope = parsed.envelope
+        let pending = envelope.recipients.indices.filter { envelope.recipients[$0].status == .pending }
+        log.record(LogRecord(program: "qmgr", queueID: id, text: "from=<\(envelope.sender)>, size=\(parsed.contentSize), nrcpt=\(pending.count) (queue active)"))
+        var jobs: [DeliveryJob] = []
+        var byDestination: [String: (RouteConfiguration, String, [Int])] = [:]
+        var order: [String] = []
+        for i in pending {
+            let domain = Scheduler.domain(of: envelope.recipients[i].address, hostname: configuration.hostname)
+            let route = configuration.route(for: domain)
+            let key = Scheduler.destinationKey(route, domain: domain)
+            if byDestination[key] == nil { order.append(key); byDestination[key] = (route, domain, []) }
+            byDestination[key]!.2.append(i)
+        }
+        for key in order {
+            let (route, domain, indices) = byDestination[key]!
+            for start in stride(from: 0, to: indices.count, by: Defaults.Delivery.recipientsPerJob) {
+                let slice = Array(indices[start..<min(indices.count, start + Defaults.Delivery.recipientsPerJob)])
+                let request = DeliveryRequest(envelope: envelope, recipients: slice.map { envelope.recipients[$0] }, content: content)
+                jobs.append(DeliveryJob(queueID: id, destination: key, route: route, domain: domain, indices: slice, request: request))
+            }
+        }
+        messages[id] = MessageState(parsed: parsed, content: content, status: status, outstanding: jobs.count, from: state)
+        activeBytes += content.count
+        if jobs.isEmpty {
+            await finish(id)
+            return
+        }
+        for job in jobs { destinations[job.destination, default: Destination()].queue.append(job) }
+        for key in order { dispatch(key) }
+    }
+
+    /// The domain of a recipient; the bare `postmaster` (RFC 5321 §4.5.1) is ours.
+    static func domain(of address: String, hostname: String) -> String {
+        guard let at = address.lastIndex(of: "@") else { return hostname.lowercased() }
+        var domain = address[address.index(after: at)...].lowercased()
+        if domain.hasSuffix(".") { domain.removeLast() }
+        return domain
+    }
+
+    /// Jobs with the same key share workers and connections.
+    static func destinationKey(_ route: RouteConfiguration, domain: String) -> String {
+        switch route.kind {
+        case .local: return "local"
+        case .mx: return "mx:" + domain + ":\(route.port):\(route.tls.rawValue)"
+        case .hosts, .smarthost:
+            return "\(route.kind.rawValue):" + route.hosts.map { "\($0.host):\($0.port)/\($0.priority)/\($0.weight)" }.joined(separator: ",")
+                + ":\(route.tls.rawValue):\(route.caFile ?? ""):\(route.credentials?.username ?? "")"
+        }
+    }
+
+    /// Starts workers (or wakes idle ones) while limits allow.
+    private func dispatch(_ key: String) {
+        guard !stopped else { return }
+        let limits = configuration.delivery
+        while var destination = destinations[key], destination.pending > 0 {
+            if let (_, waiter) = destination.idle.first {
+                destination.idle.removeFirst()
+                let job = destination.pop()!
+                destinations[key] = destination
+                waiter.resume(returning: job)
+                continue
+            }
+            guard destination.workers < limits.destinationConcurrency, workers < limits.concurrency else { return }
+            let job = destination.pop()!
+            destination.workers += 1
+            destinations[key] = destination
+            workers += 1
+            startWorker(job)
+        }
+    }
+
+    private func dispatchAll() {
+        for key in destinations.keys where destinations[key]!.pending > 0 { dispatch(key) }
+    }
+
+    private func startWorker(_ first: DeliveryJob) {
+        let context = self.context
+        let threadPool = self.threadPool
+        let mailboxes = self.mailboxes
+        let hostname = configuration.hostname
+        Task.detached { [self] in
+            let session = SMTPDestinationSession(context: context)
+            var job: DeliveryJob? = first
+            while let current = job {
+                let started = ContinuousClock.now
+                let outcomes: [RecipientOutcome]
+                if current.route.kind == .local {
+                    let request = current.request
+                    outcomes = (try? await threadPool.runIfActive {
+                        request.recipients.map {
+                            LocalDelivery.deliver(root: mailboxes, address: $0.address, sender: request.envelope.sender,
+                                                  content: request.content, hostname: hostname)
+                        }
+                    }) ?? request.recipients.map { _ in .deferred(EnhancedStatusCode(4, 3, 0), "local; delivery interrupted") }
+                } else {
+                    outcomes = await session.deliver(current.request, route: current.route, domain: current.domain)
+                }
+                let elapsed = ContinuousClock.now - started
+                job = await self.complete(current, outcomes, elapsed: elapsed)
+            }
+            await session.quit()
+            await self.workerExited(first.destination)
+        }
+    }
+
+    /// Records a job's outcomes and returns the next job for the same worker, waiting for one up
+    /// to `connection_cache` (the connection stays open meanwhile).
+    private func complete(_ job: DeliveryJob, _ outcomes: [RecipientOutcome], elapsed: Duration) async -> DeliveryJob? {
+        if var message = messages[job.queueID] {
+            for (i, outcome) in zip(job.indices, outcomes) { message.outcomes[i] = outcome }
+            message.outstanding -= 1
+            messages[job.queueID] = message
+            if message.outstanding == 0 {
+                Task { await self.finish(job.queueID) }
+            }
+        }
+        guard !stopped else { return nil }
+        if let next = destinations[job.destination]?.pop() { return next }
+        let wait = configuration.delivery.connectionCache
+        guard wait > 0, job.route.kind != .local else { return nil }
+        idleTicket += 1
+        let ticket = idleTicket
+        let key = job.destination
+        return await withCheckedContinuation { continuation in
+            destinations[key, default: Destination()].idle.append((ticket, continuation))
+            Task.detached { [self] in
+                try? await Task.sleep(for: .seconds(wait))
+                await self.expireIdle(key, ticket)
+            }
+        }
+    }
+
+    private func expireIdle(_ key: String, _ ticket: UInt64) {
+        guard let index = destinations[key]?.idle.firstIndex(where: { $0.0 == ticket }) else { return }
+        let (_, continuation) = destinations[key]!.idle.remove(at: index)
+        continuation.resume(returning: nil)
+    }
+
+    private func workerExited(_ key: String) {
+        workers -= 1
+        destinations[key]?.workers -= 1
+        if let d = destinations[key], d.workers == 0, d.pending == 0, d.idle.isEmpty { destinations[key] = nil }
+        dispatchAll()
+    }
+
+    /// Every job of a message is done: cross off, bounce, defer or remove.
+    private func finish(_ id: String) async {
+        guard let message = messages[id] else { return }
+        let spool = self.spool
+        let delivery = configuration.delivery
+        let hostname = configuration.hostname
+        let log = self.log
+        let now = Scheduler.now
+        _ = try? await threadPool.runIfActive {
+            Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log)
+        }
+        messages[id] = nil
+        activeBytes -= message.content.count
+        await scan()
+    }
+
+    /// The blocking part of `finish`, on the thread pool.
+    static func settle(id: String, message: MessageState, spool: Spool, delivery: DeliveryConfiguration, hostname: String,
+                       now: Int64, log: any LogSink) {
+        let envelope = message.parsed.envelope
+        let age = now - envelope.arrival
+        let expired = Double(age) >= delivery.queueLifetime
+        var outcomes = message.outcomes
+        for (i, outcome) in outcomes {
+            let r = envelope.recipients[i]
+            let status: String
+            switch outcome.kind {
+            case .delivered: status = "sent"
+            case .deferred: status = expired ? "expired" : "deferred"
+            case .failed: status = "bounced"
+            }
+            let relay = outcome.relay ?? (outcome.diagnostic.hasPrefix("local;") ? "local" : "none")
+            log.record(LogRecord(program: "qmgr", queueID: id, text: "to=<\(r.address)>, relay=\(relay), delay=\(age), dsn=\(outcome.status), status=\(status) (\(outcome.diagnostic))"))
+            if expired && outcome.kind == .deferred {
+                outcomes[i] = .failed(EnhancedStatusCode(5, 4, 7), "delivery time expired; last problem: \(outcome.diagnostic)",
+                                      remoteMTA: outcome.remoteMTA)
+            }
+        }
+        let failed = outcomes.filter { $0.value.kind == .failed }.sorted { $0.key < $1.key }
+        let deferred = outcomes.filter { $0.value.kind == .deferred }.sorted { $0.key < $1.key }
+        let delivered = outcomes.filter { $0.value.kind == .delivered }.map(\.key)
+
+        // Bounces go into the spool before the recipients they are about are crossed off.
+        if !failed.isEmpty {
+            Bounces.send(kind: .failure, message: message.parsed, content: message.content, outcomes: failed,
+                         spool: spool, hostname: hostname, now: now, log: log)
+        }
+        var status = message.status
+        if !deferred.isEmpty, delivery.delayWarning > 0, !status.delayWarned, Double(age) >= delivery.delayWarning {
+            Bounces.send(kind: .delay(until: envelope.arrival + Int64(delivery.queueLifetime)), message: message.parsed,
+                         content: message.content, outcomes: deferred, spool: spool, hostname: hostname, now: now, log: log)
+            status.delayWarned = true
+        }
+
+        let stillPending = envelope.recipients.indices.filter {
+            envelope.recipients[$0].status == .pending && outcomes[$0]?.kind != .delivered && outcomes[$0]?.kind != .failed
+        }
+        do {
+            if stillPending.isEmpty {
+                try spool.remove(id, from: .active)
+                log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
+                return
+            }
+            var changes: [(offset: Int, status: RecipientStatus)] = []
+            for i in delivered { changes.append((message.parsed.recipientOffsets[i], .delivered)) }
+            for (i, _) in failed { changes.append((message.parsed.recipientOffsets[i], .failed)) }
+            try spool.setRecipientStatus(id, in: .active, changes)
+            status.attempts += 1
+            status.lastAttempt = now
+            let wait = RetrySchedule.backoff(attempts: status.attempts, minimum: delivery.minimumBackoff, maximum: delivery.maximumBackoff)
+            status.nextAttempt = now + Int64(wait.rounded(.up))
+            for (i, outcome) in deferred { status.recipients[i] = outcome }
+            for i in delivered { status.recipients[i] = nil }
+            for (i, _) in failed { status.recipients[i] = nil }
+            status.store(spool.statusPath(id))
+            try spool.setNextAttempt(id, in: .active, at: status.nextAttempt)
+            try spool.relocate(id, from: .active, to: .deferred)
+        } catch SpoolError.noSuchMessage {
+            log.record(LogRecord(program: "qmgr", queueID: id, text: "message was moved or removed by an administrator during delivery"))
+        } catch {
+            log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot update queue file: \(error)"))
+        }
+    }
+}
