@@ -9,6 +9,7 @@
 //   GatehouseCore   addresses, reply codes, networks, relay rules, limits (pure)
 //   SMTPProtocol    SMTP grammar, line and data framing, session state machine (pure, ByteBuffer only)
 //   MIME            message parsing and unpacking (pure)
+//   Bounce          RFC 3464 delivery status notifications (pure)
 //   DNS             DNS stub resolver: message codec (pure) and UDP/TCP client
 //   Spool           the durable queue on disk: the one way in, queue states, integrity
 //   Configuration   the versioned, validated node configuration document (YAML)
@@ -69,6 +70,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // RFC 3464 delivery status notifications (pure).
+        .target(name: "Bounce", dependencies: ["MIME"], swiftSettings: strict),
+
         // MARK: Storage and configuration
         .target(
             name: "Spool",
@@ -92,7 +96,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "MIME", "DNS",
+                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "MIME", "DNS", "Bounce",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,5 +1,7 @@
 // SMTPCommandFuzzer — libFuzzer entry point over the SMTP protocol core: the line decoder, the
-// command parser, the session state machine, the DATA decoder and the PROXY header decoder.
+// command parser, the session state machine, the DATA decoder and the PROXY header decoder (server
+// side), and the reply parser, EHLO capabilities, client transaction and data encoder (client side:
+// the bytes a next hop sends us are just as hostile).
 //
 // Built and run for a bounded time by scripts/fuzz:
 //   swift build --product SMTPCommandFuzzer -Xswiftc -sanitize=fuzzer,address -Xlinker --export-dynamic
@@ -18,6 +20,21 @@ func fuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: start, count: count)
     var buffer = ByteBufferAllocator().buffer(capacity: count)
     buffer.writeBytes(bytes)
+
+    // Client side: the input as a next hop's replies.
+    var replies = SMTPReplyParser(maximumLineLength: 512, maximumLines: 20)
+    var replyInput = buffer
+    var transaction = SMTPClientTransaction(sender: "a@example.test", recipients: [.init(address: "b@example.test"), .init(address: "c@example.test")],
+                                            pipelining: count % 2 == 0, chunking: count % 3 == 0)
+    _ = transaction.start()
+    var replyCount = 0
+    while replyCount < 1_000, let reply = try? replies.next(&replyInput) {
+        replyCount += 1
+        _ = SMTPServerCapabilities(ehloReply: reply)
+        if case .finished = transaction.receive(reply) { break }
+    }
+    var wire = ByteBufferAllocator().buffer(capacity: count + 8)
+    SMTPDataEncoder.encode(bytes, into: &wire, dotStuffing: true)
 
     // PROXY header on a copy.
     var proxyInput = buffer

@@ -432,15 +432,17 @@ actor Scheduler {
                                       remoteMTA: outcome.remoteMTA)
             }
         }
-        let failed = outcomes.filter { $0.value.kind == .failed }.sorted { $0.key < $1.key }
-        let deferred = outcomes.filter { $0.value.kind == .deferred }.sorted { $0.key < $1.key }
-        let delivered = outcomes.filter { $0.value.kind == .delivered }.map(\.key)
+        var failed = outcomes.filter { $0.value.kind == .failed }.sorted { $0.key < $1.key }
 
         // Bounces go into the spool before the recipients they are about are crossed off.
-        if !failed.isEmpty {
-            Bounces.send(kind: .failure, message: message.parsed, content: message.content, outcomes: failed,
-                         spool: spool, hostname: hostname, now: now, log: log)
+        if !failed.isEmpty, !Bounces.send(kind: .failure, message: message.parsed, content: message.content, outcomes: failed,
+                                          spool: spool, hostname: hostname, now: now, log: log) {
+            // The notice could not be queued: these recipients stay pending and fail (and bounce) again later.
+            for (i, outcome) in failed { outcomes[i] = .deferred(EnhancedStatusCode(4, 3, 0), "bounce not queued; \(outcome.diagnostic)") }
+            failed = []
         }
+        let deferred = outcomes.filter { $0.value.kind == .deferred }.sorted { $0.key < $1.key }
+        let delivered = outcomes.filter { $0.value.kind == .delivered }.map(\.key)
         var status = message.status
         if !deferred.isEmpty, delivery.delayWarning > 0, !status.delayWarned, Double(age) >= delivery.delayWarning {
             Bounces.send(kind: .delay(until: envelope.arrival + Int64(delivery.queueLifetime)), message: message.parsed,
