@@ -164,6 +164,7 @@ let package = Package(
             dependencies: ["MIME", "CArchive", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"]  // read by path
         ),
+        .testTarget(name: "BounceTests", dependencies: ["Bounce", "MIME"]),
         .testTarget(
             name: "SpoolTests",
             dependencies: ["Spool", "GatehouseCore", .product(name: "NIOCore", package: "swift-nio")]

@@ -32,7 +32,9 @@
 //   - Returned headers with 8-bit data: message/global-headers (RFC 6533 §6.3) when UTF-8,
 //     otherwise text/rfc822-headers; both quoted-printable, so the notification stays 7-bit.
 //   - A recipient address that is not ASCII is written as the `utf-8` address type in the
-//     utf-8-addr-xtext form (RFC 6533 §3), so message/delivery-status stays ASCII.
+//     utf-8-addr-xtext form (RFC 6533 §3), so message/delivery-status stays ASCII; any other
+//     non-ASCII character there (a remote reply in UTF-8) is written "?" (the human part keeps
+//     it, in UTF-8). message/global-delivery-status (RFC 6533 §6.1) is not produced.
 //   - ORCPT and ENVID arrive xtext-encoded (RFC 3461 §4.2, §4.4) and are written decoded
 //     when the result is printable ASCII, as given otherwise.
 //
@@ -286,14 +288,15 @@ public struct DeliveryStatusNotification: Sendable, Hashable {
     }
 
     /// Composes the notification. `date` is now (seconds since 1970); `uniqueID` (e.g. the queue
-    /// ID the notification gets) makes the Message-ID and the boundary unique.
+    /// ID the notification gets) makes the Message-ID and the boundary unique. It does not check
+    /// whether a notification is due: call `filteredForNotification()` first.
     public func compose(date: Int64, uniqueID: String, options: Options = .default) -> Composed {
         let host = String(Self.headerSafe(hostname ?? Self.untyped(reportingMTA)).filter { !$0.isWhitespace && $0 != "<" && $0 != ">" })
         let id = String(uniqueID.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
 
-        // Part 3 first: what is returned decides nothing else but must be known for the boundary.
+        // Part 3 first: the human part says what was returned.
         let (returnedPart, returned, reason) = returnedContent(options)
-        let textPart = humanPart(host: host)
+        let textPart = humanPart(host: host, returned: returned)
         let statusPart = deliveryStatusPart(options)
 
         // A boundary that occurs in no part (RFC 2046 §5.1.1); bchars only, at most 70.
@@ -341,20 +344,27 @@ public struct DeliveryStatusNotification: Sendable, Hashable {
     // MARK: Parts
 
     /// Part 1: the explanation for people (ASCII unless an address or reply is not).
-    func humanPart(host: String) -> [UInt8] {
+    func humanPart(host: String, returned: ReturnedContent) -> [UInt8] {
+        let attached: String
+        switch returned {
+        case .message, .convertedMessage, .globalMessage: attached = "Your message is attached."
+        case .headers, .globalHeaders: attached = "The header of your message is attached."
+        }
         var text = "This is the mail system at host \(host).\n\n"
         switch kind {
         case .failure:
             text += "Your message could not be delivered to one or more recipients.\n"
-            text += "The details are below; your message (or its header) is attached.\n"
+            text += "The details are below. \(attached)\n"
         case .delay:
             text += "Your message has not been delivered yet to one or more recipients.\n"
             text += "The mail system keeps trying; you do not need to send it again.\n"
+            text += "\(attached)\n"
             if let until = recipients.compactMap(\.willRetryUntil).max() {
                 text += "It gives up after \(RFC5322Date.format(until)).\n"
             }
         case .success:
             text += "Your message was delivered to the recipients below, as you asked.\n"
+            text += "\(attached)\n"
         }
         text += "\nIf you need help, write to the postmaster of \(host) and include this report.\n\n"
         for r in recipients {
@@ -375,7 +385,12 @@ public struct DeliveryStatusNotification: Sendable, Hashable {
     /// Part 2: message/delivery-status (RFC 3464 §2.1–2.3).
     func deliveryStatusPart(_ options: Options) -> [UInt8] {
         var fields = [UInt8]()
-        func field(_ name: String, _ value: String) { fields += Self.foldedField(name, value, max: options.maxFieldLength) }
+        // message/delivery-status is ASCII (RFC 3464 §2.1.1): addresses use the utf-8 type
+        // (RFC 6533 §3); any other non-ASCII character (in a remote reply) becomes "?".
+        func field(_ name: String, _ value: String) {
+            let ascii = String(String.UnicodeScalarView(value.unicodeScalars.map { $0.isASCII ? $0 : "?" }))
+            fields += Self.foldedField(name, ascii, max: options.maxFieldLength)
+        }
         // Per-message fields (§2.2).
         if let envelopeID { field("Original-Envelope-Id", Self.decodedXText(envelopeID) ?? Self.headerSafe(envelopeID)) }
         field("Reporting-MTA", Self.typed(reportingMTA, default: "dns"))
@@ -407,12 +422,12 @@ public struct DeliveryStatusNotification: Sendable, Hashable {
         if wantsFull {
             if originalMessage.count > options.returnSizeLimit {
                 reason = .tooLarge
-            } else if Self.isSevenBitClean(originalMessage) {
-                return (messagePart("message/rfc822", description: "Undelivered Message", originalMessage, encoding: "7bit"), .message, nil)
+            } else if case let original = Self.crlfLines(originalMessage), Self.isSevenBitClean(original) {
+                return (messagePart("message/rfc822", description: "Undelivered Message", original, encoding: "7bit"), .message, nil)
             } else if let converted = try? options.downgrade.downgrade(originalMessage), converted.isSevenBit,
-                      Self.isSevenBitClean(converted.bytes) {
-                return (messagePart("message/rfc822", description: "Undelivered Message", converted.bytes, encoding: "7bit"), .convertedMessage, nil)
-            } else if !originalMessage.contains(0), smtputf8 || String(validating: headerBlock(), as: UTF8.self) != nil {
+                      case let bytes = Self.crlfLines(converted.bytes), Self.isSevenBitClean(bytes) {
+                return (messagePart("message/rfc822", description: "Undelivered Message", bytes, encoding: "7bit"), .convertedMessage, nil)
+            } else if !originalMessage.contains(0), smtputf8 || Self.isUTF8Header(headerBlock()) {
                 let encoded = QuotedPrintable.encode(originalMessage, lineBreak: crlf)
                 return (messagePart("message/global", description: "Undelivered Message", encoded, encoding: "quoted-printable"), .globalMessage, nil)
             } else {
@@ -425,7 +440,7 @@ public struct DeliveryStatusNotification: Sendable, Hashable {
             return (messagePart("text/rfc822-headers", description: "Undelivered Message Headers", header, encoding: "7bit"), .headers, reason)
         }
         let encoded = QuotedPrintable.encode(header, lineBreak: crlf)
-        if String(validating: header, as: UTF8.self) != nil {
+        if Self.isUTF8Header(header) {
             return (messagePart("message/global-headers", description: "Undelivered Message Headers", encoded, encoding: "quoted-printable"), .globalHeaders, reason)
         }
         return (messagePart("text/rfc822-headers", description: "Undelivered Message Headers", encoded, encoding: "quoted-printable"), .headers, reason)
@@ -594,15 +609,29 @@ public struct DeliveryStatusNotification: Sendable, Hashable {
 
     // MARK: Bytes
 
+    /// No octet ≥ 0x80 or NUL, CR and LF only as CRLF, no line over 998 octets (RFC 5322 §2.1.1).
     static func isSevenBitClean(_ bytes: [UInt8]) -> Bool {
         var column = 0
-        for c in bytes {
+        for (i, c) in bytes.enumerated() {
             if c >= 0x80 || c == 0 { return false }
-            if c == 10 { column = 0; continue }
+            if c == 13 {
+                guard i + 1 < bytes.count, bytes[i + 1] == 10 else { return false }
+                continue
+            }
+            if c == 10 {
+                guard i > 0, bytes[i - 1] == 13 else { return false }
+                column = 0
+                continue
+            }
             column += 1
-            if column > 999 { return false }  // 998 and a CR
+            if column > 998 { return false }
         }
         return true
+    }
+
+    /// Whether `header` has 8-bit octets and they are UTF-8 (RFC 6532).
+    static func isUTF8Header(_ header: [UInt8]) -> Bool {
+        header.contains { $0 >= 0x80 } && String(validating: header, as: UTF8.self) != nil
     }
 
     /// `bytes` with every line ending (LF or CRLF) written CRLF, and a CRLF at the end.

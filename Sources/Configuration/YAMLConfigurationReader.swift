@@ -204,6 +204,7 @@ public enum YAMLConfigurationReader {
                 d.dns.nameservers.append(server)
             }
             d.dns.timeout = try dns.duration("timeout") ?? d.dns.timeout
+            guard d.dns.timeout > 0 else { throw ConfigurationError(key: dns.key("timeout"), "must be more than 0") }
             d.dns.attempts = try dns.int("attempts", in: 1...10) ?? d.dns.attempts
         }
         if let routes = try m.sequence("routes") {
@@ -328,10 +329,12 @@ public enum YAMLConfigurationReader {
 }
 
 extension String {
+    /// Without leading and trailing scalars from `set` (scalars, so "\r\n" means CR and LF).
     func trimmed(of set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        let scalars = Set(set.unicodeScalars)
+        var s = Substring(self).unicodeScalars
+        while let f = s.first, scalars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, scalars.contains(l) { s = s.dropLast() }
         return String(s)
     }
 }

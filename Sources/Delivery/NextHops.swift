@@ -102,7 +102,10 @@ public struct NextHopPlanner: Sendable {
             if entry.lookupMX {
                 switch await exchangers(entry.name) {
                 case .success(let hosts): hostNames = hosts
-                case .failure(let outcome): lastProblem = outcome; continue
+                case .failure(let outcome):
+                    // A relay that cannot be found is our configuration problem, not the recipient's: defer.
+                    lastProblem = .deferred(EnhancedStatusCode(4, 3, 5), outcome.diagnostic)
+                    continue
                 }
             }
             for host in hostNames where hops.count < addressLimit {

@@ -4,6 +4,9 @@
 // delivered while it is held or deleted finishes that attempt; its bookkeeping then finds the file
 // gone from active/ and leaves it where the administrator put it.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Spool
 
 public enum QueueControl {
@@ -23,17 +26,24 @@ public enum QueueControl {
             guard let state = states[id] else { results.append((id, false, "no such message")); continue }
             switch operation {
             case .hold:
-                guard state != .hold, state != .corrupt else { results.append((id, false, "is in \(state.rawValue)")); continue }
-                try spool.move(id, from: state, to: .hold)
-                results.append((id, true, "held"))
+                guard state != .hold, state != .corrupt else {
+                    if ids != ["ALL"] { results.append((id, false, "is in \(state.rawValue)")) }
+                    continue
+                }
+                results.append(try move(id, from: state, to: .hold, done: "held"))
             case .release:
                 guard state == .hold else { if ids != ["ALL"] { results.append((id, false, "is not on hold")) }; continue }
-                try spool.move(id, from: .hold, to: .incoming)
-                results.append((id, true, "released"))
+                results.append(try move(id, from: .hold, to: .incoming, done: "released"))
             case .retry:
-                guard state == .deferred else { if ids != ["ALL"] { results.append((id, false, "is not deferred (\(state.rawValue))")) }; continue }
-                try spool.move(id, from: .deferred, to: .incoming)
-                results.append((id, true, "queued for immediate delivery"))
+                if state == .incoming || state == .active {
+                    if ids != ["ALL"] { results.append((id, true, "already queued for delivery")) }
+                    continue
+                }
+                guard state == .deferred else {
+                    if ids != ["ALL"] { results.append((id, false, "is in \(state.rawValue)\(state == .hold ? "; release it" : "")")) }
+                    continue
+                }
+                results.append(try move(id, from: .deferred, to: .incoming, done: "queued for immediate delivery"))
             case .delete:
                 do { try spool.remove(id, from: state) } catch SpoolError.noSuchMessage {
                     results.append((id, false, "no such message")); continue
@@ -42,6 +52,17 @@ public enum QueueControl {
             }
         }
         return results
+
+        /// A durable move; a message that moved on since the listing (the queue manager took it,
+        /// or the id was given twice) is reported for itself and the others go on.
+        func move(_ id: String, from: QueueState, to: QueueState, done: String) throws(SpoolError) -> (String, Bool, String) {
+            do {
+                try spool.move(id, from: from, to: to)
+                return (id, true, done)
+            } catch .system(call: "rename", _, let code) where code == ENOENT {
+                return (id, false, "is no longer in \(from.rawValue)")
+            }
+        }
     }
 
     /// One message as `queue show` prints it.
@@ -52,7 +73,7 @@ public enum QueueControl {
             public var status: String
             public var notify: String?
             public var originalRecipient: String?
-            /// The last problem, for a recipient still pending after an attempt.
+            /// The last problem: for a pending recipient after an attempt, or why a recipient failed.
             public var reason: String?
             public var dsn: String?
         }
@@ -77,7 +98,7 @@ public enum QueueControl {
         let status = DeliveryStatus.load(spool.statusPath(id))
         let e = parsed.envelope
         let recipients = e.recipients.enumerated().map { i, r -> MessageReport.Recipient in
-            let outcome = r.status == .pending ? status.recipients[i] : nil
+            let outcome = r.status == .delivered ? nil : status.recipients[i]
             return MessageReport.Recipient(
                 address: r.address, status: r.status == .pending ? "pending" : r.status == .delivered ? "delivered" : "failed",
                 notify: r.notify, originalRecipient: r.originalRecipient, reason: outcome?.diagnostic, dsn: outcome?.status.description)

@@ -99,10 +99,16 @@ public final class QueueManager: Sendable {
         wake()
     }
 
-    /// Stops taking messages; deliveries in flight end with the process.
+    /// Stops taking messages and waits (a few seconds at most) for workers to let go of their
+    /// connections, so that nothing touches the event loops once they shut down. Deliveries still
+    /// in flight end with the process; their messages are delivered again at the next start.
     public func stop() async {
         await scheduler.stop()
         wakeContinuation.finish()
+        let deadline = ContinuousClock.now + .seconds(Defaults.Delivery.stopGrace)
+        while await scheduler.workerCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
 
@@ -154,6 +160,7 @@ actor Scheduler {
     private var activeBytes = 0
     private var destinations: [String: Destination] = [:]
     private var workers = 0
+    var workerCount: Int { workers }
     private var idleTicket: UInt64 = 0
     private var nextDeferredScan: Int64 = 0
     /// Messages a crash (or a pause) left in active/ are taken at the next scan.
@@ -349,7 +356,7 @@ actor Scheduler {
                 let elapsed = ContinuousClock.now - started
                 job = await self.complete(current, outcomes, elapsed: elapsed)
             }
-            await session.quit()
+            if await self.stopped { session.close() } else { await session.quit() }
             await self.workerExited(first.destination)
         }
     }
@@ -454,22 +461,32 @@ actor Scheduler {
             envelope.recipients[$0].status == .pending && outcomes[$0]?.kind != .delivered && outcomes[$0]?.kind != .failed
         }
         do {
+            // An administrator may have held or deleted the message during the attempt: cross off
+            // what was done where it is now, and leave it there.
+            guard let state = spool.locate(id) else {
+                log.record(LogRecord(program: "qmgr", queueID: id, text: "message was deleted by an administrator during delivery"))
+                return
+            }
             if stillPending.isEmpty {
-                try spool.remove(id, from: .active)
+                try spool.remove(id, from: state)
                 log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
                 return
             }
             var changes: [(offset: Int, status: RecipientStatus)] = []
             for i in delivered { changes.append((message.parsed.recipientOffsets[i], .delivered)) }
             for (i, _) in failed { changes.append((message.parsed.recipientOffsets[i], .failed)) }
-            try spool.setRecipientStatus(id, in: .active, changes)
+            try spool.setRecipientStatus(id, in: state, changes)
+            guard state == .active else {
+                log.record(LogRecord(program: "qmgr", queueID: id, text: "message was moved to \(state.rawValue) by an administrator during delivery"))
+                return
+            }
             status.attempts += 1
             status.lastAttempt = now
             let wait = RetrySchedule.backoff(attempts: status.attempts, minimum: delivery.minimumBackoff, maximum: delivery.maximumBackoff)
             status.nextAttempt = now + Int64(wait.rounded(.up))
             for (i, outcome) in deferred { status.recipients[i] = outcome }
             for i in delivered { status.recipients[i] = nil }
-            for (i, _) in failed { status.recipients[i] = nil }
+            for (i, outcome) in failed { status.recipients[i] = outcome }
             status.store(spool.statusPath(id))
             try spool.setNextAttempt(id, in: .active, at: status.nextAttempt)
             try spool.relocate(id, from: .active, to: .deferred)

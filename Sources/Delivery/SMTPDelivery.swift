@@ -132,7 +132,8 @@ final class SMTPDestinationSession {
         hop = nil
     }
 
-    private func close() {
+    /// Closes the cached connection without a word (shutdown: the event loops are going away).
+    func close() {
         connection?.close()
         connection = nil
         hop = nil

@@ -98,6 +98,8 @@ public enum Defaults {
         public static let recipientsPerJob = 50
         /// How often incoming/ is scanned for messages nobody announced (seconds).
         public static let incomingScanInterval = 1.0
+        /// Seconds a stopping gateway waits for delivery workers to close their connections.
+        public static let stopGrace = 3.0
         /// Largest original returned whole in a bounce (RET=FULL); larger ones return headers only.
         public static let bounceReturnSize = 1 << 20
     }

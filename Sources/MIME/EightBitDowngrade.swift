@@ -37,9 +37,9 @@
 // unstructured text (Subject, Comments, Content-Description, and any name listed in
 // `unstructuredFields`) whose octets are valid UTF-8 is rewritten as RFC 2047 encoded words
 // (charset utf-8, B encoding, lines of at most 76 characters, §2); every other such field is left
-// as it is and reported as a `Problem` (RFC 3463 5.6.3, conversion required but not supported;
-// 5.6.7 for address fields, RFC 6531 §3.7.1), so that the caller can bounce or, if its policy
-// says so, send anyway (as Postfix does). Encoded words are never guessed from a non-UTF-8 charset.
+// as it is and reported as a `Problem` (RFC 3463 5.6.3, conversion required but not supported),
+// so that the caller can bounce or, if its policy says so, send anyway (as Postfix does).
+// Encoded words are never guessed from a non-UTF-8 charset.
 //
 // Diagnostics: limits are thrown as `EightBitDowngradeError` (nothing is produced); everything
 // else is returned in `Result` (`changed`, the counts, `problems`).
@@ -113,15 +113,8 @@ public struct EightBitDowngrade: Sendable, Hashable {
         /// usable boundary …).
         case unencodableEntity(mimeType: String, offset: Int)
 
-        /// RFC 3463 code for a bounce: 5.6.7 (RFC 6531 §3.7.1) for an address field, 5.6.3
-        /// (conversion required but not supported) otherwise.
-        public var enhancedStatusCode: String {
-            if case .eightBitHeaderField(let name, _) = self,
-               MIMEMessage.addressFieldNames.contains(where: { $0.lowercased() == name.lowercased() }) {
-                return "5.6.7"
-            }
-            return "5.6.3"
-        }
+        /// RFC 3463 code for a bounce: 5.6.3, conversion required but not supported (§3.7).
+        public var enhancedStatusCode: String { "5.6.3" }
 
         public var description: String {
             switch self {

@@ -201,6 +201,15 @@ public final class Spool: Sendable {
         }
     }
 
+    /// The state a message is in now, or nil when it is not in the queue.
+    public func locate(_ id: String) -> QueueState? {
+        guard QueueID.isValid(id) else { return nil }
+        for state in [QueueState.active, .deferred, .incoming, .hold, .corrupt] where access(path(state, id), F_OK) == 0 {
+            return state
+        }
+        return nil
+    }
+
     /// Where the delivery status of a message is kept.
     public func statusPath(_ id: String) -> String { root + "/status/" + id }
 

@@ -43,8 +43,7 @@ struct QueueCommand: ParsableCommand {
                                      reason: pending.lazy.compactMap { status.recipients[$0.offset]?.diagnostic }.first))
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
+                let encoder = QueueCommand.jsonEncoder()
                 print(String(decoding: try encoder.encode(entries), as: UTF8.self))
                 return
             }
@@ -81,8 +80,7 @@ struct QueueCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
+                let encoder = QueueCommand.jsonEncoder()
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
@@ -99,51 +97,72 @@ struct QueueCommand: ParsableCommand {
         }
     }
 
+    /// JSON as every `queue` subcommand prints it: snake_case keys, sorted.
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+
     /// hold / release / delete / retry: one code path, four verbs.
     struct Operation {
-        static func run(_ operation: QueueControl.Operation, ids: [String], data: String) throws {
+        struct Result: Codable {
+            var id: String
+            var done: Bool
+            var result: String
+        }
+
+        static func run(_ operation: QueueControl.Operation, ids: [String], data: String, json: Bool) throws {
             let spool = try Spool(directory: data + "/queue")
-            var failures = 0
-            for result in try QueueControl.perform(operation, ids: ids, spool: spool) {
-                print("\(result.id): \(result.text)")
-                if !result.done { failures += 1 }
+            let results = try QueueControl.perform(operation, ids: ids, spool: spool)
+            if json {
+                let rows = results.map { Result(id: $0.id, done: $0.done, result: $0.text) }
+                print(String(decoding: try QueueCommand.jsonEncoder().encode(rows), as: UTF8.self))
+            } else {
+                for result in results { print("\(result.id): \(result.text)") }
             }
-            if failures > 0 { throw ExitCode(1) }
+            if results.contains(where: { !$0.done }) { throw ExitCode(1) }
         }
     }
 
     struct Flush: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Try every deferred message now.")
+        @Flag(name: .long, help: "Print a JSON array of {id, done, result}.") var json = false
         @OptionGroup var dataOptions: DataOptions
-        func run() throws { try Operation.run(.retry, ids: ["ALL"], data: dataOptions.data) }
+        func run() throws { try Operation.run(.retry, ids: ["ALL"], data: dataOptions.data, json: json) }
     }
 
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Try deferred messages now.")
         @Argument(help: "Queue ids.") var ids: [String]
+        @Flag(name: .long, help: "Print a JSON array of {id, done, result}.") var json = false
         @OptionGroup var dataOptions: DataOptions
-        func run() throws { try Operation.run(.retry, ids: ids, data: dataOptions.data) }
+        func run() throws { try Operation.run(.retry, ids: ids, data: dataOptions.data, json: json) }
     }
 
     struct Hold: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Put messages on hold (no delivery until released); ALL for every message.")
         @Argument(help: "Queue ids, or ALL.") var ids: [String]
+        @Flag(name: .long, help: "Print a JSON array of {id, done, result}.") var json = false
         @OptionGroup var dataOptions: DataOptions
-        func run() throws { try Operation.run(.hold, ids: ids, data: dataOptions.data) }
+        func run() throws { try Operation.run(.hold, ids: ids, data: dataOptions.data, json: json) }
     }
 
     struct Release: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Release held messages for delivery; ALL for every held message.")
         @Argument(help: "Queue ids, or ALL.") var ids: [String]
+        @Flag(name: .long, help: "Print a JSON array of {id, done, result}.") var json = false
         @OptionGroup var dataOptions: DataOptions
-        func run() throws { try Operation.run(.release, ids: ids, data: dataOptions.data) }
+        func run() throws { try Operation.run(.release, ids: ids, data: dataOptions.data, json: json) }
     }
 
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete messages from the queue without notice; ALL for every message.")
         @Argument(help: "Queue ids, or ALL.") var ids: [String]
+        @Flag(name: .long, help: "Print a JSON array of {id, done, result}.") var json = false
         @OptionGroup var dataOptions: DataOptions
-        func run() throws { try Operation.run(.delete, ids: ids, data: dataOptions.data) }
+        func run() throws { try Operation.run(.delete, ids: ids, data: dataOptions.data, json: json) }
     }
 
     struct Check: ParsableCommand {

@@ -332,7 +332,7 @@ struct YAMLDocumentTests {
         #expect(try read(oneListener("limits:\n  command_timeout: \"\(text)\"")).listeners[0].limits.commandTimeout == seconds)
     }
 
-    @Test(arguments: ["", "s", "-5s", "5x", "5min", "soon", "1e8", "inf", "nan", "1d"])
+    @Test(arguments: ["", "s", "-5s", "5x", "5min", "soon", "1e8", "inf", "nan", "1w", "1dd"])
     func badDurations(_ text: String) {
         #expect(Mapping.parseDuration(text) == nil, "\(text)")
     }

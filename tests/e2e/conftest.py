@@ -89,6 +89,15 @@ def pytest_runtest_makereport(item, call):
                 continue
             seen.add(id(s))
             report.sections.append((f"gatehouse log {s.log_path}", s.log_tail(80)))
+        if isinstance(value, SinkFactory):
+            for sink in value.sinks:
+                report.sections.append((f"sink {sink.address}", sink_summary(sink)))
+        if isinstance(value, DNSFactory):
+            for d in value.servers:
+                report.sections.append((f"dns {d.address}", f"queries: {d.queries[-40:]}"))
+        if isinstance(value, PostfixFactory):
+            for pf in value.servers:
+                report.sections.append((f"postfix {pf.address}", pf.log_tail(40)))
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +122,116 @@ def module_gatehouse(tmp_path_factory, binary):
     factory = ServerFactory(tmp_path_factory.mktemp("srv"), binary)
     yield factory
     factory.stop_all()
+
+
+# --- delivery: SMTP sinks, a DNS server, a private Postfix ------------------------------------
+
+def sink_summary(sink) -> str:
+    lines = [f"{len(sink.connections)} connections, {len(sink.transactions)} transactions, "
+             f"{len(sink.dropped)} dropped"]
+    for t in sink.transactions[-15:]:
+        lines.append(f"  conn {t.conn_id} tls={t.tls} from=<{t.mail_from}> to={t.rcpt_tos} "
+                     f"opts={t.mail_options} size={len(t.data)}")
+    lines.append(f"  last RCPT replies: {sink.rcpts[-10:]}")
+    return "\n".join(lines)
+
+
+class SinkFactory:
+    """`sinks(host="127.0.0.1", port=0, **Sink options)` -> a started sink.Sink."""
+
+    def __init__(self, cert_dir: Path):
+        self.cert_dir = cert_dir
+        self.sinks = []
+
+    def __call__(self, host: str = "127.0.0.1", port: int = 0, start: bool = True, **kw):
+        from sink import Sink
+        kw.setdefault("cert_dir", self.cert_dir)
+        s = Sink(host, port, **kw)
+        self.sinks.append(s)
+        return s.start() if start else s
+
+    def stop_all(self):
+        for s in self.sinks:
+            try:
+                s.stop()
+            except Exception:
+                pass
+
+
+class DNSFactory:
+    """`dns_server(zone)` -> a started dnsserver.DNSServer on 127.0.0.1."""
+
+    def __init__(self):
+        self.servers = []
+
+    def __call__(self, zone: dict, **kw):
+        from dnsserver import DNSServer
+        d = DNSServer(zone, **kw).start()
+        self.servers.append(d)
+        return d
+
+    def stop_all(self):
+        for d in self.servers:
+            try:
+                d.stop()
+            except Exception:
+                pass
+
+
+class PostfixFactory:
+    """`postfix(domains=[...], ...)` -> a started postfix_server.PostfixServer."""
+
+    def __init__(self):
+        self.servers = []
+
+    def __call__(self, **kw):
+        from postfix_server import PostfixServer
+        pf = PostfixServer(**kw)
+        self.servers.append(pf)
+        return pf.start()
+
+    def stop_all(self):
+        for pf in self.servers:
+            try:
+                pf.cleanup()
+            except Exception:
+                pass
+
+
+@pytest.fixture(scope="session")
+def sink_cert_dir(tmp_path_factory) -> Path:
+    from sink import make_self_signed
+    d = tmp_path_factory.mktemp("sink-tls")
+    make_self_signed(d)
+    return d
+
+
+@pytest.fixture
+def sinks(sink_cert_dir):
+    f = SinkFactory(sink_cert_dir)
+    yield f
+    f.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_sinks(sink_cert_dir):
+    f = SinkFactory(sink_cert_dir)
+    yield f
+    f.stop_all()
+
+
+@pytest.fixture
+def dns_server():
+    f = DNSFactory()
+    yield f
+    f.stop_all()
+
+
+@pytest.fixture
+def postfix():
+    from postfix_server import available
+    if not available():
+        pytest.skip("postfix is not installed")
+    f = PostfixFactory()
+    yield f
+    f.stop_all()
