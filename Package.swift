@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -142,6 +143,7 @@ let package = Package(
             path: "Fuzz/SMTPCommandFuzzer",
             swiftSettings: strict
         ),
+        .executableTarget(name: "DNSMessageFuzzer", dependencies: ["DNS"], path: "Fuzz/DNSMessageFuzzer", swiftSettings: strict),
         .executableTarget(name: "MIMEFuzzer", dependencies: ["MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
         // Dumps the MIME engine's view of messages as JSON (bench/mime-bench.sh, scripts/mime-differential.py).
         .executableTarget(name: "mime-dump", dependencies: ["MIME"], path: "scripts/mime-dump", swiftSettings: strict),
@@ -163,6 +165,16 @@ let package = Package(
             name: "MIMETests",
             dependencies: ["MIME", "CArchive", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"]  // read by path
+        ),
+        .testTarget(
+            name: "DNSTests",
+            dependencies: [
+                "DNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            exclude: ["Resources"]  // zone_server.py, run by path
         ),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MIME"]),
         .testTarget(

@@ -200,15 +200,3 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-extension DNSName: ExpressibleByStringLiteral {
-    /// A name from a literal in source code. A literal that is not a valid name is a programming
-    /// error and stops the program; names from input go through `init(_:)`, which throws.
-    public init(stringLiteral value: String) {
-        do {
-            try self.init(value)
-        } catch {
-            preconditionFailure("invalid DNS name literal \"\(value)\": \(error)")
-        }
-    }
-}

@@ -22,7 +22,8 @@ enum DNSTransport {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: DNSDefaults.udpReceiveBufferSize))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DNSUDPExchangeHandler(query: query, timeout: timeout, promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(
+                        DNSUDPExchangeHandler(query: query, server: server, timeout: timeout, promise: promise))
                 }
             }
         let channel: any Channel
@@ -33,9 +34,6 @@ enum DNSTransport {
             promise.fail(failure)  // ignored if the handler already completed it
             throw failure
         }
-        var buffer = channel.allocator.buffer(capacity: 512)
-        buffer.writeBytes(query.encoded())
-        channel.writeAndFlush(buffer, promise: nil)  // a failed write surfaces in errorCaught
         return try await result(of: promise, closing: channel)
     }
 
@@ -79,11 +77,15 @@ enum DNSTransport {
     }
 }
 
-/// Waits on a connected datagram channel for the answer to one query.
+/// Sends one query on a connected datagram channel once it is active, and waits for the answer.
+/// The whole exchange runs on the event loop: the timer starts when the query leaves, whatever
+/// the load on the tasks that wait for the result.
 final class DNSUDPExchangeHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let query: DNSQuery
+    private let server: SocketAddress
     private let timeout: TimeAmount
     private let promise: EventLoopPromise<DNSMessage>
     private var timer: Scheduled<Void>?
@@ -91,16 +93,25 @@ final class DNSUDPExchangeHandler: ChannelInboundHandler {
     private var malformed: DNSParseError?
     private var done = false
 
-    init(query: DNSQuery, timeout: TimeAmount, promise: EventLoopPromise<DNSMessage>) {
+    init(query: DNSQuery, server: SocketAddress, timeout: TimeAmount, promise: EventLoopPromise<DNSMessage>) {
         self.query = query
+        self.server = server
         self.timeout = timeout
         self.promise = promise
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    func channelActive(context: ChannelHandlerContext) {
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
             finish(context, .failure(malformed.map(DNSError.malformed) ?? .temporary(.timeout)))
         }
+        let message = query.encoded()
+        var buffer = context.channel.allocator.buffer(capacity: message.count)
+        buffer.writeBytes(message)
+        let write = context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: server, data: buffer)))
+        write.assumeIsolated().whenFailure { [self] error in
+            finish(context, .failure(.temporary(.network(DNSTransport.describe(error)))))
+        }
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
