@@ -9,6 +9,7 @@
 //   GatehouseCore   addresses, reply codes, networks, relay rules, limits (pure)
 //   SMTPProtocol    SMTP grammar, line and data framing, session state machine (pure, ByteBuffer only)
 //   MIME            message parsing and unpacking (pure)
+//   AntiVirus       ClamAV clamd client (INSTREAM)
 //   Bounce          RFC 3464 delivery status notifications (pure)
 //   DNS             DNS stub resolver: message codec (pure) and UDP/TCP client
 //   Spool           the durable queue on disk: the one way in, queue states, integrity
@@ -71,6 +72,15 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // ClamAV clamd client (INSTREAM): protocol core (pure) and a SwiftNIO client.
+        .target(
+            name: "AntiVirus",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // RFC 3464 delivery status notifications (pure).
         .target(name: "Bounce", dependencies: ["MIME"], swiftSettings: strict),
 
@@ -175,6 +185,17 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Resources"]  // zone_server.py, run by path
+        ),
+        .testTarget(
+            name: "AntiVirusTests",
+            dependencies: [
+                "AntiVirus",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            exclude: ["Resources"]  // clamd-test.sh: run by path
         ),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MIME"]),
         .testTarget(

@@ -40,8 +40,9 @@ public final class QueueManager: Sendable {
         self.resolverFactory = resolverFactory
         let resolver = try resolverFactory(configuration.delivery.dns, group)
         let context = try QueueManager.makeContext(configuration, group: group, resolver: resolver)
+        let wake = wakeContinuation
         scheduler = Scheduler(spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
-                              context: context, threadPool: threadPool, log: log)
+                              context: context, threadPool: threadPool, log: log, wake: { wake.yield() })
     }
 
     static func makeContext(_ configuration: NodeConfiguration, group: any EventLoopGroup, resolver: any DeliveryResolver) throws -> DeliveryContext {
@@ -128,6 +129,8 @@ actor Scheduler {
     let mailboxes: String
     let threadPool: NIOThreadPool
     let log: any LogSink
+    /// Asks for a scan (coalesced).
+    let wake: @Sendable () -> Void
     var configuration: NodeConfiguration
     var context: DeliveryContext
     private(set) var stopped = false
@@ -169,7 +172,8 @@ actor Scheduler {
     private var loading = Set<String>()
 
     init(spool: Spool, mailboxes: String, configuration: NodeConfiguration, context: DeliveryContext, threadPool: NIOThreadPool,
-         log: any LogSink) {
+         log: any LogSink, wake: @escaping @Sendable () -> Void) {
+        self.wake = wake
         self.spool = spool
         self.mailboxes = mailboxes
         self.configuration = configuration
@@ -414,7 +418,7 @@ actor Scheduler {
         }
         messages[id] = nil
         activeBytes -= message.content.count
-        await scan()
+        wake()  // room for more: a scan soon (wake-ups coalesce, so a burst of finishes costs one scan)
     }
 
     /// The blocking part of `finish`, on the thread pool.

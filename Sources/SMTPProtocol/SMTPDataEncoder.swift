@@ -13,51 +13,51 @@ public enum SMTPDataEncoder {
     /// leading dots doubled and the terminating ".CRLF" written (DATA). For BDAT pass
     /// `dotStuffing: false`: line ends are normalised, nothing else changes.
     /// A final line without a line end gets CRLF.
-    public static func encode(_ content: some Collection<UInt8>, into out: inout ByteBuffer, dotStuffing: Bool) {
+    public static func encode(_ content: [UInt8], into out: inout ByteBuffer, dotStuffing: Bool) {
         out.reserveCapacity(minimumWritableBytes: content.count + content.count / 64 + 8)
-        var atLineStart = true
-        var previousCR = false
-        var pending: [UInt8] = []
-        pending.reserveCapacity(8192)
-        for byte in content {
-            switch byte {
-            case 0x0D:
-                if previousCR { pending.append(0x0A) }  // CR CR: the first was a bare CR
-                pending.append(0x0D)
-                previousCR = true
-                atLineStart = false
-                continue
-            case 0x0A:
-                if !previousCR { pending.append(0x0D) }  // bare LF becomes CRLF
-                pending.append(0x0A)
-                previousCR = false
-                atLineStart = true
-            default:
-                if previousCR {  // bare CR becomes CRLF
-                    pending.append(0x0A)
-                    atLineStart = true
+        content.withUnsafeBufferPointer { buffer in
+            let count = buffer.count
+            var start = 0
+            // Each turn starts at the beginning of a line and copies that line whole.
+            while start < count {
+                if dotStuffing && buffer[start] == UInt8(ascii: ".") { out.writeInteger(UInt8(ascii: ".")) }
+                var end = start
+                while end < count {
+                    let byte = buffer[end]
+                    if byte == 0x0D || byte == 0x0A { break }
+                    end += 1
                 }
-                previousCR = false
-                if atLineStart && byte == UInt8(ascii: ".") && dotStuffing { pending.append(UInt8(ascii: ".")) }
-                pending.append(byte)
-                atLineStart = false
-            }
-            if pending.count >= 8192 {
-                out.writeBytes(pending)
-                pending.removeAll(keepingCapacity: true)
+                out.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<end])))
+                out.writeInteger(UInt16(0x0D0A))  // CRLF for CRLF, bare CR, bare LF, or the end
+                if end < count && buffer[end] == 0x0D && end + 1 < count && buffer[end + 1] == 0x0A {
+                    start = end + 2
+                } else {
+                    start = end + 1
+                }
             }
         }
-        if previousCR {
-            pending.append(0x0A)
-            atLineStart = true
-        }
-        if !atLineStart { pending += [0x0D, 0x0A] }
-        if dotStuffing { pending += [UInt8(ascii: "."), 0x0D, 0x0A] }
-        out.writeBytes(pending)
+        if dotStuffing { out.writeInteger(UInt8(ascii: ".")); out.writeInteger(UInt16(0x0D0A)) }
+    }
+
+    /// `encode` for any collection of octets (copied to an array first).
+    public static func encode(_ content: some Collection<UInt8>, into out: inout ByteBuffer, dotStuffing: Bool) {
+        encode(Array(content), into: &out, dotStuffing: dotStuffing)
     }
 
     /// Whether the content has any octet above 127 (needs 8BITMIME, or conversion).
-    public static func hasEightBit(_ content: some Collection<UInt8>) -> Bool {
-        content.contains { $0 >= 0x80 }
+    public static func hasEightBit(_ content: [UInt8]) -> Bool {
+        content.withUnsafeBytes { raw in
+            let count = raw.count
+            var i = 0
+            while i + 8 <= count {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return true }
+                i += 8
+            }
+            while i < count {
+                if raw[i] >= 0x80 { return true }
+                i += 1
+            }
+            return false
+        }
     }
 }
