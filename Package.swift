@@ -9,6 +9,8 @@
 //   GatehouseCore   addresses, reply codes, networks, relay rules, limits (pure)
 //   SMTPProtocol    SMTP grammar, line and data framing, session state machine (pure, ByteBuffer only)
 //   MIME            message parsing and unpacking (pure)
+//   PCRE2           Perl-compatible regular expressions with JIT (Debian's libpcre2)
+//   SpamRules       spam rule packs (ours and SpamAssassin's subset) and their matcher
 //   AntiVirus       ClamAV clamd client (INSTREAM)
 //   Bounce          RFC 3464 delivery status notifications (pure)
 //   DNS             DNS stub resolver: message codec (pure) and UDP/TCP client
@@ -81,6 +83,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Perl-compatible regular expressions with JIT (Debian's libpcre2), and the spam rule engine.
+        .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2"),
+        .target(name: "PCRE2", dependencies: ["CPCRE2"], swiftSettings: strict),
+        .target(name: "SpamRules", dependencies: ["MIME", "PCRE2"],
+                resources: [.embedInCode("rules/default.rules")], swiftSettings: strict),
         // RFC 3464 delivery status notifications (pure).
         .target(name: "Bounce", dependencies: ["MIME"], swiftSettings: strict),
 
@@ -154,7 +161,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "DNSMessageFuzzer", dependencies: ["DNS"], path: "Fuzz/DNSMessageFuzzer", swiftSettings: strict),
+        .executableTarget(name: "RulesFuzzer", dependencies: ["SpamRules"], path: "Fuzz/RulesFuzzer", swiftSettings: strict),
         .executableTarget(name: "MIMEFuzzer", dependencies: ["MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
+        // Rule matching throughput, PCRE2 JIT against the alternatives (docs/performance.md).
+        .executableTarget(name: "rules-bench", dependencies: ["SpamRules", "PCRE2", "MIME"], path: "scripts/rules-bench", swiftSettings: strict),
         // Dumps the MIME engine's view of messages as JSON (bench/mime-bench.sh, scripts/mime-differential.py).
         .executableTarget(name: "mime-dump", dependencies: ["MIME"], path: "scripts/mime-dump", swiftSettings: strict),
 
@@ -196,6 +206,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Resources"]  // clamd-test.sh: run by path
+        ),
+        .testTarget(name: "PCRE2Tests", dependencies: ["PCRE2", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(
+            name: "SpamRulesTests",
+            dependencies: ["SpamRules", "PCRE2", "MIME", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MIME"]),
         .testTarget(
