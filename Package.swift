@@ -10,6 +10,8 @@
 //   SMTPProtocol    SMTP grammar, line and data framing, session state machine (pure, ByteBuffer only)
 //   MIME            message parsing and unpacking (pure)
 //   PCRE2           Perl-compatible regular expressions with JIT (Debian's libpcre2)
+//   Policy          policy groups and rules, evaluated per recipient with a decision trace (pure)
+//   Scanning        runs the engines over a message and gathers their findings for the policy
 //   SpamRules       spam rule packs (ours and SpamAssassin's subset) and their matcher
 //   AntiVirus       ClamAV clamd client (INSTREAM)
 //   Bounce          RFC 3464 delivery status notifications (pure)
@@ -88,6 +90,10 @@ let package = Package(
         .target(name: "PCRE2", dependencies: ["CPCRE2"], swiftSettings: strict),
         .target(name: "SpamRules", dependencies: ["MIME", "PCRE2"],
                 resources: [.embedInCode("rules/default.rules")], swiftSettings: strict),
+        // Policy groups, rules, conditions and actions; evaluation with a decision trace (pure).
+        .target(name: "Policy", dependencies: ["GatehouseCore", "PCRE2"], swiftSettings: strict),
+        // Runs the engines over a message and gathers their findings for the policy.
+        .target(name: "Scanning", dependencies: ["GatehouseCore", "MIME", "SpamRules", "Policy", "AntiVirus"], swiftSettings: strict),
         // RFC 3464 delivery status notifications (pure).
         .target(name: "Bounce", dependencies: ["MIME"], swiftSettings: strict),
 
@@ -104,7 +110,7 @@ let package = Package(
         .target(
             name: "Configuration",
             dependencies: [
-                "GatehouseCore",
+                "GatehouseCore", "Policy", "PCRE2",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
@@ -146,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "gatehouse",
             dependencies: [
-                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery",
+                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery", "Policy", "Scanning", "SpamRules", "AntiVirus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -213,6 +219,7 @@ let package = Package(
             dependencies: ["SpamRules", "PCRE2", "MIME", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "GatehouseCore"]),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MIME"]),
         .testTarget(
             name: "SpoolTests",
@@ -220,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConfigurationTests",
-            dependencies: ["Configuration", "GatehouseCore"]
+            dependencies: ["Configuration", "GatehouseCore", "Policy"]
         ),
         .testTarget(
             name: "DeliveryTests",

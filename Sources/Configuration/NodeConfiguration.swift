@@ -6,6 +6,7 @@
 // version they started with.
 
 public import GatehouseCore
+public import Policy
 
 /// One listener (DESIGN.md §6).
 public struct ListenerConfiguration: Hashable, Sendable {
@@ -57,6 +58,8 @@ public struct NodeConfiguration: Hashable, Sendable {
     public var listeners: [ListenerConfiguration]
     /// How accepted mail leaves: routes, retries, timeouts.
     public var delivery = DeliveryConfiguration()
+    /// Policy groups and rules (DESIGN.md §7); empty: every message is delivered.
+    public var policy = Policy()
 
     /// The route for a recipient domain: the first configured route that matches; else local
     /// mailboxes for an internal domain and MX delivery for any other.

@@ -23,7 +23,7 @@ public enum YAMLConfigurationReader {
     }
 
     static func build(_ top: Mapping, _ defaultHostname: String) throws(ConfigurationError) -> NodeConfiguration {
-        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners", "delivery"])
+        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners", "delivery", "policy"])
         var config = NodeConfiguration.embeddedDefault(hostname: defaultHostname)
         config.version = try top.int("version", in: 1...Int(Int32.max)) ?? 1
 
@@ -109,6 +109,9 @@ public enum YAMLConfigurationReader {
         guard !config.listeners.isEmpty else { throw ConfigurationError(key: "listeners", "at least one listener is needed") }
         if let delivery = try top.mapping("delivery") {
             config.delivery = try readDelivery(delivery)
+        }
+        if let policy = try top.mapping("policy") {
+            config.policy = try readPolicy(policy)
         }
         return config
     }
