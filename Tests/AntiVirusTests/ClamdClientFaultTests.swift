@@ -42,7 +42,8 @@ import Glibc
         let verdict = await scan(fake, replyTimeout: .milliseconds(500))
         let elapsed = ContinuousClock.now - start
         #expect(verdict == .unavailable(.timeout(.waitingForReply)))
-        #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(5))
+        // At least the timeout; the upper bound is loose because a loaded CI machine delays tasks.
+        #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(120))
         #expect(fake.requests.count == 1)  // the whole request went out before the wait
         #expect(AntiVirusPolicy().action(for: verdict) == .tempfail)
     }
@@ -56,7 +57,7 @@ import Glibc
         // More than the socket buffers of both ends can hold.
         let verdict = await ClamdClient(configuration: configuration, eventLoopGroup: group).scan([UInt8](repeating: 0x61, count: 64 * 1024 * 1024))
         #expect(verdict == .unavailable(.timeout(.sending)))
-        #expect(ContinuousClock.now - start < .seconds(20))
+        #expect(ContinuousClock.now - start < .seconds(120))
     }
 
     @Test func aReplyWithoutItsTerminatorIsTruncated() async throws {
@@ -95,8 +96,10 @@ import Glibc
         let fake = try FakeClamd(.reply(Array("stream: Eicar-Signature FOUND\0".utf8), close: false))
         defer { fake.stop() }
         let start = ContinuousClock.now
-        #expect(await scan(fake, replyTimeout: .seconds(10)) == .infected(signatures: ["Eicar-Signature"]))
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // The verdict itself shows the reply was read at its terminator: waiting for the close would
+        // have ended in a timeout (a wall-clock bound would only measure the machine's load).
+        #expect(await scan(fake, replyTimeout: .seconds(600)) == .infected(signatures: ["Eicar-Signature"]))
+        #expect(ContinuousClock.now - start < .seconds(300))
     }
 
     @Test func anEarlyAnswerEndsTheStream() async throws {
@@ -176,12 +179,13 @@ import Glibc
     @Test func cancellationEndsTheWait() async throws {
         let fake = try FakeClamd(.silent)
         defer { fake.stop() }
-        let client = ClamdClient(configuration: fake.configuration(replyTimeout: .seconds(30)), eventLoopGroup: group)
+        let client = ClamdClient(configuration: fake.configuration(replyTimeout: .seconds(600)), eventLoopGroup: group)
         let start = ContinuousClock.now
         let task = Task { await client.scan(Array("x".utf8)) }
         try await Task.sleep(for: .milliseconds(300))
         task.cancel()
+        // `.cancelled` (not a timeout after 600 s) shows the cancellation ended the wait.
         #expect(await task.value == .unavailable(.cancelled))
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(300))
     }
 }

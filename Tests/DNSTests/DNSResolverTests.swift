@@ -143,7 +143,7 @@ import Testing
         #expect(await error { () async throws(DNSError) in try await dns.query("slow.example.test", .a) } == .temporary(.timeout))
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .milliseconds(850))
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(60), "bounded (loosely: a loaded machine delays tasks)")
         let asked = try await server.queries(for: "slow.example.test", over: "udp", reaching: 3)
         #expect(asked == 3)
         // Timeouts are not cached: the server is asked again.
