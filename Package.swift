@@ -14,6 +14,7 @@
 //   Scanning        runs the engines over a message and gathers their findings for the policy
 //   SpamRules       spam rule packs (ours and SpamAssassin's subset) and their matcher
 //   AntiVirus       ClamAV clamd client (INSTREAM)
+//   MailAuth        SPF, DKIM, DMARC, ARC verification; Authentication-Results
 //   Bounce          RFC 3464 delivery status notifications (pure)
 //   DNS             DNS stub resolver: message codec (pure) and UDP/TCP client
 //   Spool           the durable queue on disk: the one way in, queue states, integrity
@@ -94,6 +95,16 @@ let package = Package(
         .target(name: "Policy", dependencies: ["GatehouseCore", "PCRE2"], swiftSettings: strict),
         // Runs the engines over a message and gathers their findings for the policy.
         .target(name: "Scanning", dependencies: ["GatehouseCore", "MIME", "SpamRules", "Policy", "AntiVirus"], swiftSettings: strict),
+        // Sender authentication: SPF, DKIM, DMARC, ARC and Authentication-Results (pure cores over a DNS protocol).
+        .target(
+            name: "MailAuth",
+            dependencies: [
+                "DNS", "MIME",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // RFC 3464 delivery status notifications (pure).
         .target(name: "Bounce", dependencies: ["MIME"], swiftSettings: strict),
 
@@ -168,6 +179,7 @@ let package = Package(
         ),
         .executableTarget(name: "DNSMessageFuzzer", dependencies: ["DNS"], path: "Fuzz/DNSMessageFuzzer", swiftSettings: strict),
         .executableTarget(name: "RulesFuzzer", dependencies: ["SpamRules"], path: "Fuzz/RulesFuzzer", swiftSettings: strict),
+        .executableTarget(name: "MailAuthFuzzer", dependencies: ["MailAuth"], path: "Fuzz/MailAuthFuzzer", swiftSettings: strict),
         .executableTarget(name: "MIMEFuzzer", dependencies: ["MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
         // Rule matching throughput, PCRE2 JIT against the alternatives (docs/performance.md).
         .executableTarget(name: "rules-bench", dependencies: ["SpamRules", "PCRE2", "MIME"], path: "scripts/rules-bench", swiftSettings: strict),
@@ -220,6 +232,19 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "GatehouseCore"]),
+        .testTarget(
+            name: "MailAuthTests",
+            dependencies: [
+                "MailAuth", "DNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            exclude: ["Resources"]  // dkim_tool.py, run by path
+        ),
         .testTarget(name: "BounceTests", dependencies: ["Bounce", "MIME"]),
         .testTarget(
             name: "SpoolTests",
