@@ -173,6 +173,7 @@ final class SMTPDestinationSession {
                 return .failed(.deferred(EnhancedStatusCode(4, 4, 2), "host \(hop) refused EHLO and HELO", remoteMTA: mta), retryPlainText: false)
             }
             var capabilities = helloCaps
+            var tlsUp = false  // of this connection only
             let tlsContext: NIOSSLContext? = switch route.tls {
             case .none: nil
             case .opportunistic, .required: context.tlsUnverified
@@ -203,7 +204,7 @@ final class SMTPDestinationSession {
                     }
                     capabilities = tlsCaps
                     capabilities.starttls = false
-                    self.tlsActive = true
+                    tlsUp = true
                 }
             } else if route.tls == .required || route.tls == .verify {
                 await connection.quit()
@@ -211,7 +212,7 @@ final class SMTPDestinationSession {
                 return .failed(.deferred(EnhancedStatusCode(4, 7, 4), "TLS is required, but \(why)", remoteMTA: mta), retryPlainText: false)
             }
             if let credentials = route.credentials {
-                guard tlsActive else {
+                guard tlsUp else {
                     await connection.quit()
                     return .failed(.deferred(EnhancedStatusCode(4, 7, 4), "credentials for \(hop) are only sent over TLS, and TLS is not up", remoteMTA: mta),
                                    retryPlainText: false)
@@ -231,8 +232,6 @@ final class SMTPDestinationSession {
             return .failed(.deferred(EnhancedStatusCode(4, 4, 2), "\(hop): \(error)", remoteMTA: mta), retryPlainText: false)
         }
     }
-
-    private var tlsActive = false
 
     private func sniName(_ hop: NextHop) -> String? {
         IPAddress(parsing: hop.name) == nil ? hop.name : nil
