@@ -170,17 +170,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // libFuzzer entry points, built by scripts/fuzz with -sanitize=fuzzer.
+        // libFuzzer entry points, built by scripts/fuzz with -sanitize=fuzzer, started by FuzzDriver.
+        .target(name: "FuzzDriver", path: "Fuzz/FuzzDriver", swiftSettings: strict),
         .executableTarget(
             name: "SMTPCommandFuzzer",
-            dependencies: ["SMTPProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SMTPProtocol", "FuzzDriver", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/SMTPCommandFuzzer",
             swiftSettings: strict
         ),
-        .executableTarget(name: "DNSMessageFuzzer", dependencies: ["DNS"], path: "Fuzz/DNSMessageFuzzer", swiftSettings: strict),
-        .executableTarget(name: "RulesFuzzer", dependencies: ["SpamRules"], path: "Fuzz/RulesFuzzer", swiftSettings: strict),
-        .executableTarget(name: "MailAuthFuzzer", dependencies: ["MailAuth"], path: "Fuzz/MailAuthFuzzer", swiftSettings: strict),
-        .executableTarget(name: "MIMEFuzzer", dependencies: ["MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
+        .executableTarget(name: "DNSMessageFuzzer", dependencies: ["FuzzDriver", "DNS"], path: "Fuzz/DNSMessageFuzzer", swiftSettings: strict),
+        .executableTarget(name: "RulesFuzzer", dependencies: ["FuzzDriver", "SpamRules"], path: "Fuzz/RulesFuzzer", swiftSettings: strict),
+        .executableTarget(name: "MailAuthFuzzer", dependencies: ["FuzzDriver", "MailAuth"], path: "Fuzz/MailAuthFuzzer", swiftSettings: strict),
+        .executableTarget(name: "MIMEFuzzer", dependencies: ["FuzzDriver", "MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
         // Rule matching throughput, PCRE2 JIT against the alternatives (docs/performance.md).
         .executableTarget(name: "rules-bench", dependencies: ["SpamRules", "PCRE2", "MIME"], path: "scripts/rules-bench", swiftSettings: strict),
         // Dumps the MIME engine's view of messages as JSON (bench/mime-bench.sh, scripts/mime-differential.py).

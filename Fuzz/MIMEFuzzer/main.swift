@@ -11,6 +11,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FuzzDriver
 import MIME
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -44,19 +45,4 @@ public func fuzzMIME(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// LLVMFuzzerRunDriver is looked up at run time (hence --export-dynamic), so that a plain `swift build` (without
-// -sanitize=fuzzer) still links this target.
-typealias FuzzerDriver = @convention(c) (
-    UnsafeMutablePointer<CInt>,
-    UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
-    print("MIMEFuzzer: built without -sanitize=fuzzer; use scripts/fuzz-mime")
-    exit(2)
-}
-var arguments = CommandLine.argc
-var vector = CommandLine.unsafeArgv
-let status = unsafeBitCast(symbol, to: FuzzerDriver.self)(&arguments, &vector) { data, size in fuzzMIME(data, size) }
-exit(status)
+runLibFuzzer("MIMEFuzzer", fuzzMIME)

@@ -14,6 +14,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FuzzDriver
 import SpamRules
 
 /// Smaller caps keep each run fast without changing which code paths are reached.
@@ -68,19 +69,4 @@ public func fuzzRules(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// LLVMFuzzerRunDriver is looked up at run time (hence --export-dynamic), so that a plain `swift build`
-// (without -sanitize=fuzzer) still links this target.
-typealias FuzzerDriver = @convention(c) (
-    UnsafeMutablePointer<CInt>,
-    UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
-guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") else {
-    print("RulesFuzzer: built without -sanitize=fuzzer; use scripts/fuzz")
-    exit(2)
-}
-var arguments = CommandLine.argc
-var vector = CommandLine.unsafeArgv
-let status = unsafeBitCast(symbol, to: FuzzerDriver.self)(&arguments, &vector) { data, size in fuzzRules(data, size) }
-exit(status)
+runLibFuzzer("RulesFuzzer", fuzzRules)

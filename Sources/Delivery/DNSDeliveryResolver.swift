@@ -30,7 +30,7 @@ public struct DNSDeliveryResolver: DeliveryResolver {
             if records.contains(where: \.isNullMX) { return .nullMX }
             return .exchangers(records.map { (Int($0.preference), DNSDeliveryResolver.text($0.exchange)) })
         } catch {
-            return DNSDeliveryResolver.isPermanent(error) ? .nameNotFound : .temporary(error.description)
+            return !error.isTemporary ? .nameNotFound : .temporary(error.description)
         }
     }
 
@@ -39,11 +39,9 @@ public struct DNSDeliveryResolver: DeliveryResolver {
             let found = try await resolver.addresses(host)
             return .addresses(found.ipv4.map { "\($0)" } + found.ipv6.map { "\($0)" })
         } catch {
-            return DNSDeliveryResolver.isPermanent(error) ? .nameNotFound : .temporary(error.description)
+            return !error.isTemporary ? .nameNotFound : .temporary(error.description)
         }
     }
-
-    static func isPermanent(_ error: DNSError) -> Bool { !error.isTemporary }
 
     /// A host name without the root's trailing dot.
     static func text(_ name: DNSName) -> String {

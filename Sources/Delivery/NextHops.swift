@@ -51,7 +51,7 @@ public struct NextHop: Hashable, Sendable, CustomStringConvertible {
     public var port: Int
 
     public var description: String {
-        address.contains(":") ? "\(name)[\(address)]:\(port)" : "\(name)[\(address)]:\(port)"
+        "\(name)[\(address)]:\(port)"
     }
 
     public func socketAddress() throws -> SocketAddress {

@@ -141,7 +141,6 @@ actor Scheduler {
         var status: DeliveryStatus
         var outstanding: Int
         var outcomes: [Int: RecipientOutcome] = [:]
-        var from: QueueState
     }
 
     struct Destination {
@@ -281,7 +280,7 @@ actor Scheduler {
                 jobs.append(DeliveryJob(queueID: id, destination: key, route: route, domain: domain, indices: slice, request: request))
             }
         }
-        messages[id] = MessageState(parsed: parsed, content: content, status: status, outstanding: jobs.count, from: state)
+        messages[id] = MessageState(parsed: parsed, content: content, status: status, outstanding: jobs.count)
         activeBytes += content.count
         if jobs.isEmpty {
             await finish(id)

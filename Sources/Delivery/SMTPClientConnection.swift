@@ -8,7 +8,7 @@
 //   - STARTTLS: when the 220 to STARTTLS is read, every byte the server sent after it in plain text
 //     is thrown away and the TLS handler is put in front before anything else is read, so a
 //     man in the middle cannot inject replies that we would read as coming over TLS (the client
-//     side of CVE-2011-0411). Such bytes are reported (`injectedBytesDiscarded`).
+//     side of CVE-2011-0411).
 //   - Replies are bounded in line length and line count; a server that talks nonsense gets the
 //     connection closed, never unbounded buffering.
 
@@ -136,34 +136,6 @@ final class SMTPClientConnection: Sendable {
         return reply
     }
 
-    /// Plain-text bytes the server sent after its 220 to STARTTLS (thrown away).
-    var injectedBytesDiscarded: Int {
-        get async {
-            let handler = self.handler
-            return (try? await channel.eventLoop.submit { handler.discardedAfterSTARTTLS }.get()) ?? 0
-        }
-    }
-
-    /// The negotiated TLS version, when TLS is up.
-    var tlsVersion: String? {
-        get async {
-            let channel = self.channel
-            let version = try? await channel.eventLoop.flatSubmit { () -> EventLoopFuture<TLSVersion?> in
-                guard let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self) else {
-                    return channel.eventLoop.makeSucceededFuture(nil)
-                }
-                return channel.eventLoop.makeSucceededFuture(tls.tlsVersion)
-            }.get()
-            guard let version else { return nil }
-            switch version {
-            case .tlsv13: return "TLSv1.3"
-            case .tlsv12: return "TLSv1.2"
-            case .tlsv11: return "TLSv1.1"
-            case .tlsv1: return "TLSv1"
-            }
-        }
-    }
-
     /// Sends QUIT (best effort) and closes.
     func quit() async {
         try? await send("QUIT\r\n")
@@ -191,7 +163,6 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
     private var tlsSwitch: (NIOSSLContext, String?)?
     private var handshake: EventLoopPromise<Void>?
     private var handshakeDone = false
-    private(set) var discardedAfterSTARTTLS = 0
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -218,7 +189,6 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
                 tlsSwitch = nil
                 if reply.code == 220 {
                     // Whatever followed the 220 came in plain text: drop it before TLS starts.
-                    discardedAfterSTARTTLS = buffer.readableBytes
                     buffer.clear()
                     parser = SMTPReplyParser()
                     do {

@@ -307,7 +307,8 @@ final class SMTPDestinationSession {
 
         var mailParameters: [String] = []
         if capabilities.size { mailParameters.append("SIZE=\(size)") }
-        if capabilities.eightBitMIME, SMTPDataEncoder.hasEightBit(content) { mailParameters.append("BODY=8BITMIME") }
+        // With 8BITMIME nothing was converted, so the content is still what `eightBit` describes.
+        if capabilities.eightBitMIME && eightBit { mailParameters.append("BODY=8BITMIME") }
         if envelope.smtputf8 { mailParameters.append("SMTPUTF8") }
         if capabilities.dsn {
             if let ret = envelope.dsnReturn { mailParameters.append("RET=\(ret)") }
