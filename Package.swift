@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // MARK: Pure cores
@@ -94,7 +95,14 @@ let package = Package(
         // Policy groups, rules, conditions and actions; evaluation with a decision trace (pure).
         .target(name: "Policy", dependencies: ["GatehouseCore", "PCRE2"], swiftSettings: strict),
         // Runs the engines over a message and gathers their findings for the policy.
-        .target(name: "Scanning", dependencies: ["GatehouseCore", "MIME", "SpamRules", "Policy", "AntiVirus"], swiftSettings: strict),
+        .target(
+            name: "Scanning",
+            dependencies: [
+                "GatehouseCore", "MIME", "SpamRules", "Policy", "AntiVirus",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strict
+        ),
         // Sender authentication: SPF, DKIM, DMARC, ARC and Authentication-Results (pure cores over a DNS protocol).
         .target(
             name: "MailAuth",
@@ -118,6 +126,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The node's quarantine: held messages with their records; release, forward, delete, expiry.
+        .target(name: "Quarantine", dependencies: ["GatehouseCore", "Spool"], swiftSettings: strict),
         .target(
             name: "Configuration",
             dependencies: [
@@ -145,7 +155,8 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "Delivery", "CCrypt",
+                "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "Delivery", "CCrypt", "Policy", "Scanning", "Quarantine",
+                "AntiVirus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -163,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "gatehouse",
             dependencies: [
-                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery", "Policy", "Scanning", "SpamRules", "AntiVirus",
+                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery", "Policy", "Scanning", "SpamRules", "AntiVirus", "Quarantine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -82,6 +82,22 @@ public struct RouteConfiguration: Hashable, Sendable {
         self.credentials = credentials
     }
 
+    /// A route to one next hop, `host`, `host:port`, `[host]:port` or `[v6]:port` (the policy's
+    /// `route` action); port 25 unless given. Nil when the text is not a next hop.
+    public init?(nextHop text: String) {
+        var host = Substring(text)
+        var port = 25
+        if let colon = text.lastIndex(of: ":"), !text[text.index(after: colon)...].contains("]"),
+           text.filter({ $0 == ":" }).count == 1 || text.hasPrefix("[") {
+            guard let p = Int(text[text.index(after: colon)...]), (1...65_535).contains(p) else { return nil }
+            port = p
+            host = text[..<colon]
+        }
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.contains(":") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || ".-:[]_".contains($0) }) else { return nil }
+        self.init(domains: ["*"], kind: .hosts, hosts: [NextHopConfiguration(host: String(host), port: port, priority: 0)])
+    }
+
     /// Whether this route serves `domain` (lower case, no trailing dot).
     public func matches(_ domain: String) -> Bool {
         for pattern in domains {

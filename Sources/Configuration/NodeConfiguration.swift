@@ -60,6 +60,8 @@ public struct NodeConfiguration: Hashable, Sendable {
     public var delivery = DeliveryConfiguration()
     /// Policy groups and rules (DESIGN.md §7); empty: every message is delivered.
     public var policy = Policy()
+    /// The engines and what surrounds the policy (stamps, notifications, quarantine retention).
+    public var scanning = ScanningConfiguration()
 
     /// The route for a recipient domain: the first configured route that matches; else local
     /// mailboxes for an internal domain and MX delivery for any other.

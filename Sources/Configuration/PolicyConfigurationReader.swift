@@ -264,7 +264,10 @@ extension YAMLConfigurationReader {
                 throw ConfigurationError(key: here + ".to", "must be one of \(NotifyTarget.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return .notify(target, template: template)
-        case "route": return .route(try text())
+        case "route":
+            let hop = try text()
+            guard RouteConfiguration(nextHop: hop) != nil else { throw ConfigurationError(key: here, "not a next hop (host, host:port or [host]:port): \(hop)") }
+            return .route(hop)
         case "dkim_sign":
             let (domain, selector) = try pair("domain", "selector")
             return .dkimSign(domain: domain.lowercased(), selector: selector)

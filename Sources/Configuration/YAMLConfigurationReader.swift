@@ -23,7 +23,7 @@ public enum YAMLConfigurationReader {
     }
 
     static func build(_ top: Mapping, _ defaultHostname: String) throws(ConfigurationError) -> NodeConfiguration {
-        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners", "delivery", "policy"])
+        try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners", "delivery", "policy", "scanning"])
         var config = NodeConfiguration.embeddedDefault(hostname: defaultHostname)
         config.version = try top.int("version", in: 1...Int(Int32.max)) ?? 1
 
@@ -109,6 +109,9 @@ public enum YAMLConfigurationReader {
         guard !config.listeners.isEmpty else { throw ConfigurationError(key: "listeners", "at least one listener is needed") }
         if let delivery = try top.mapping("delivery") {
             config.delivery = try readDelivery(delivery)
+        }
+        if let scanning = try top.mapping("scanning") {
+            config.scanning = try readScanning(scanning)
         }
         if let policy = try top.mapping("policy") {
             config.policy = try readPolicy(policy)
@@ -214,6 +217,57 @@ public enum YAMLConfigurationReader {
             for item in routes { d.routes.append(try readRoute(item)) }
         }
         return d
+    }
+
+    static func readScanning(_ m: Mapping) throws(ConfigurationError) -> ScanningConfiguration {
+        try m.allow(["spam", "antivirus", "authentication", "quarantine", "notifications"])
+        var s = ScanningConfiguration()
+        if let spam = try m.mapping("spam") {
+            try spam.allow(["threshold", "rules", "headers"])
+            if let value = spam.value("threshold") {
+                guard let t = value.float ?? value.int.map(Double.init), t > 0, t < 1_000 else {
+                    throw ConfigurationError(key: spam.key("threshold"), "must be a number between 0 and 1000")
+                }
+                s.spamThreshold = t
+            }
+            s.ruleFiles = try spam.strings("rules") ?? []
+            for (i, file) in s.ruleFiles.enumerated() where access(file, R_OK) != 0 {
+                throw ConfigurationError(key: spam.key("rules") + "[\(i)]", "cannot read \(file)")
+            }
+            s.spamHeaders = try spam.bool("headers") ?? true
+        }
+        if let av = try m.mapping("antivirus") {
+            try av.allow(["clamd", "timeout"])
+            s.clamd = try av.string("clamd")
+            if let clamd = s.clamd, !clamd.hasPrefix("/"), YAMLConfigurationReader.parseHostPort(clamd) == nil {
+                throw ConfigurationError(key: av.key("clamd"), "must be host:port or a unix socket path")
+            }
+            s.clamdTimeout = try av.duration("timeout") ?? s.clamdTimeout
+        }
+        if let auth = try m.mapping("authentication") {
+            try auth.allow(["enabled"])
+            s.authentication = try auth.bool("enabled") ?? false
+        }
+        if let q = try m.mapping("quarantine") {
+            try q.allow(["retention"])
+            if let r = try q.mapping("retention") {
+                for folder in r.keys {
+                    guard let seconds = try r.duration(folder), seconds > 0 else {
+                        throw ConfigurationError(key: r.key(folder), "must be a duration such as 14d")
+                    }
+                    s.retention[folder] = seconds
+                }
+            }
+        }
+        if let n = try m.mapping("notifications") {
+            try n.allow(["templates", "admin"])
+            s.templates = try n.string("templates")
+            if let dir = s.templates, access(dir, R_OK | X_OK) != 0 {
+                throw ConfigurationError(key: n.key("templates"), "cannot read the directory \(dir)")
+            }
+            s.administrator = try n.string("admin")
+        }
+        return s
     }
 
     static func readRoute(_ m: Mapping) throws(ConfigurationError) -> RouteConfiguration {
@@ -344,17 +398,9 @@ extension String {
 
 /// Reads a small text file (configuration inputs), bounded at 64 MiB.
 func readTextFile(_ path: String) throws -> String {
-    guard let file = fopen(path, "r") else { throw ConfigurationError(key: "", "cannot open") }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, file)
-        if n == 0 { break }
-        bytes += buffer[0..<n]
-        if bytes.count > 64 << 20 { throw ConfigurationError(key: "", "file too large") }
+    do { return String(decoding: try SmallFile.read(path), as: UTF8.self) } catch {
+        throw ConfigurationError(key: "", error.description)
     }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 #if canImport(Glibc)
@@ -374,6 +420,9 @@ struct Mapping {
     }
 
     func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    /// The mapping's keys that are strings, in document order.
+    var keys: [String] { node.mapping?.keys.compactMap(\.string) ?? [] }
 
     func value(_ name: String) -> Yams.Node? {
         node.mapping?[Yams.Node(name)]

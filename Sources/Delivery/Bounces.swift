@@ -52,9 +52,7 @@ enum Bounces {
             authenticatedUser: nil, body: EightBitDowngrade.containsEightBit(composed.bytes) ? "8BITMIME" : nil,
             smtputf8: composed.requiresSMTPUTF8, dsnReturn: nil, envelopeID: nil, flags: 0)
         do {
-            let writer = try spool.beginMessage(envelope: notice)
-            try writer.append(composed.bytes)
-            try writer.commit()
+            try spool.inject(envelope: notice, content: composed.bytes)
             let what = action == .failed ? "non-delivery" : "delay"
             log.record(LogRecord(program: "bounce", queueID: envelope.queueID, text: "sender \(what) notification: \(id)"))
             return true

@@ -267,7 +267,7 @@ actor Scheduler {
         var order: [String] = []
         for i in pending {
             let domain = Scheduler.domain(of: envelope.recipients[i].address, hostname: configuration.hostname)
-            let route = configuration.route(for: domain)
+            let route = envelope.route.flatMap(RouteConfiguration.init(nextHop:)) ?? configuration.route(for: domain)
             let key = Scheduler.destinationKey(route, domain: domain)
             if byDestination[key] == nil { order.append(key); byDestination[key] = (route, domain, []) }
             byDestination[key]!.2.append(i)

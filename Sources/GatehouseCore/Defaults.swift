@@ -103,4 +103,16 @@ public enum Defaults {
         /// Largest original returned whole in a bounce (RET=FULL); larger ones return headers only.
         public static let bounceReturnSize = 1 << 20
     }
+
+    /// The quarantine store and the scanning done in the session.
+    public enum Quarantine {
+        /// How long a quarantined message is kept when its folder names no retention (30 days).
+        public static let retention = 30.0 * 86_400
+        /// Messages scanned at once per node; more wait (bounded memory: this × the message size limit).
+        public static let concurrentScans = 16
+        /// Largest quarantine record read back (JSON).
+        public static let recordSize = 4 << 20
+        /// Seconds between sweeps that remove expired entries.
+        public static let sweepInterval = 600.0
+    }
 }

@@ -158,3 +158,12 @@ extension SMTPReply {
     public static let smtputf8Required = SMTPReply(553, EnhancedStatusCode(5, 6, 7), "Error: SMTPUTF8 required for non-ASCII address")
     public static let proxyRefused = SMTPReply(554, EnhancedStatusCode(5, 7, 1), "Error: PROXY not allowed")
 }
+
+extension SMTPReply {
+    /// `550 5.7.1 text` on one line (logs, command output).
+    public var singleLineText: String {
+        var s = String(code)
+        if let enhanced { s += " \(enhanced)" }
+        return s + " " + lines.joined(separator: " ")
+    }
+}

@@ -15,6 +15,9 @@ public import NIOCore
 import NIOPosix
 import NIOSSL
 public import Delivery
+import AntiVirus
+public import Quarantine
+import Scanning
 import Spool
 import Synchronization
 
@@ -27,6 +30,9 @@ public final class GatehouseNode: Sendable {
     public let queueManager: QueueManager
     private let listeners = Mutex<[String: BoundListener]>([:])
     private let tlsContext = Mutex<NIOSSLContext?>(nil)
+    /// Messages held by the policy.
+    public let quarantine: QuarantineStore
+    private let senderRates = SenderRates()
 
     final class BoundListener: Sendable {
         let key: String
@@ -52,6 +58,9 @@ public final class GatehouseNode: Sendable {
             log.record(LogRecord(program: "spool", queueID: id, text: "removed incomplete queue file left by an interrupted session"))
         }
         let users = try UserStore(path: dataDirectory + "/users")
+        do { quarantine = try QuarantineStore(directory: dataDirectory + "/quarantine") } catch {
+            throw ConfigurationFailure("cannot open the quarantine: \(error)")
+        }
         let pool = NIOThreadPool(numberOfThreads: 32)
         pool.start()
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -66,6 +75,7 @@ public final class GatehouseNode: Sendable {
     public func start() async throws {
         try await apply(store.configuration, initial: true)
         scheduleSpaceCheck()
+        scheduleQuarantineSweep()
         queueManager.start()
     }
 
@@ -102,6 +112,7 @@ public final class GatehouseNode: Sendable {
         let needsTLS = configuration.listeners.contains { $0.tls != .none } || configuration.certificatePath != nil
         let tls = needsTLS ? try makeTLSContext(configuration) : nil
         tlsContext.withLock { $0 = tls }
+        let decider = try makeDecider(configuration)
         if !initial {
             try await queueManager.apply(configuration, group: group)
             store.replace(with: configuration)
@@ -122,7 +133,7 @@ public final class GatehouseNode: Sendable {
                 ?? ClientLimiter(sessions: limits.sessions, perClient: limits.sessionsPerClient,
                                  connectionRate: limits.connectionsPerMinutePerClient, messageRate: limits.messagesPerMinutePerClient)
             let runtime = ListenerRuntime(listener: listener, node: configuration, limiter: limiter, services: services,
-                                          tls: listener.tls == .none ? nil : tls)
+                                          tls: listener.tls == .none ? nil : tls, decider: decider)
             if let existing {
                 existing.runtime.withLock { $0 = runtime }
                 continue
@@ -162,6 +173,60 @@ public final class GatehouseNode: Sendable {
         let bound = BoundListener(key: "\(listener.host):\(listener.port)", channel: channel, runtime: runtime)
         holder.withLock { $0 = bound }
         return bound
+    }
+
+    /// The engines and the policy of one configuration version; nil when the policy is empty
+    /// (nothing to decide: mail goes straight to the queue).
+    func makeDecider(_ configuration: NodeConfiguration) throws -> MessageDecider? {
+        guard !configuration.policy.groups.isEmpty else { return nil }
+        let scanning = configuration.scanning
+        var antiVirus: (any AntiVirusScanner)?
+        if let clamd = scanning.clamd {
+            guard let endpoint = ClamdEndpoint(clamd) else { throw ConfigurationFailure("scanning.antivirus.clamd: not host:port or a socket path: \(clamd)") }
+            var settings = ClamdConfiguration(endpoint: endpoint)
+            settings.replyTimeout = .milliseconds(Int64(scanning.clamdTimeout * 1_000))
+            antiVirus = ClamdClient(configuration: settings, eventLoopGroup: group)
+        }
+        let scanner: MessageScanner
+        do { scanner = try MessageScanner(ruleFiles: scanning.ruleFiles, spamThreshold: scanning.spamThreshold, antiVirus: antiVirus) } catch {
+            throw ConfigurationFailure("scanning.spam.rules: \(error)")
+        }
+        var templates: [String: String] = [:]
+        if let directory = scanning.templates {
+            templates = try NotificationTemplates.read(directory: directory)
+        }
+        let composer = NotificationComposer(hostname: configuration.hostname, administrator: scanning.administrator, templates: templates)
+        for group in configuration.policy.groups {
+            for rule in group.rules {
+                for case .notify(let target, let template) in rule.actions {
+                    guard composer.templateNames.contains(template) else {
+                        throw ConfigurationFailure("policy \(group.name)/\(rule.name): no notification template \(template) (built in: \(NotificationComposer.builtIn.keys.sorted().joined(separator: ", ")))")
+                    }
+                    if target == .admin && scanning.administrator == nil {
+                        throw ConfigurationFailure("policy \(group.name)/\(rule.name): notify admin needs scanning.notifications.admin")
+                    }
+                }
+            }
+        }
+        return MessageDecider(node: configuration, scanner: scanner, composer: composer, quarantine: quarantine, spool: services.spool,
+                              threadPool: services.threadPool, log: services.log, senderRates: senderRates)
+    }
+
+    /// Now and then: remove expired quarantine entries.
+    private func scheduleQuarantineSweep() {
+        let quarantine = self.quarantine
+        let log = services.log
+        let pool = services.threadPool
+        group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .seconds(Int64(Defaults.Quarantine.sweepInterval))) { _ in
+            pool.submit { _ in
+                do {
+                    let removed = try quarantine.sweep()
+                    if !removed.isEmpty { log.record(LogRecord(program: "quarantine", text: "expired: \(removed.joined(separator: ", "))")) }
+                } catch {
+                    log.record(LogRecord(program: "quarantine", text: "warning: sweep failed: \(error)"))
+                }
+            }
+        }
     }
 
     /// Every few seconds: is there room on the spool's disk? Below the minimum, MAIL gets 452 4.3.1.

@@ -39,8 +39,12 @@ final class ListenerRuntime: Sendable {
     let limiter: ClientLimiter
     let services: NodeServices
     let tls: NIOSSLContext?
+    /// Scans and decides each message before the reply to DATA; nil when there is no policy.
+    let decider: MessageDecider?
 
-    init(listener: ListenerConfiguration, node: NodeConfiguration, limiter: ClientLimiter, services: NodeServices, tls: NIOSSLContext?) {
+    init(listener: ListenerConfiguration, node: NodeConfiguration, limiter: ClientLimiter, services: NodeServices, tls: NIOSSLContext?,
+         decider: MessageDecider?) {
+        self.decider = decider
         self.listener = listener
         self.node = node
         self.limiter = limiter

@@ -593,6 +593,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             content.clear()  // over a limit: the message will be refused; keep nothing
             return
         }
+        // With a policy the message stays in memory (at most the size limit) until it is decided.
+        if runtime.decider != nil { return }
         let chunk = content
         content = context.channel.allocator.buffer(capacity: Defaults.spoolWriteChunk)
         let written = message.append(chunk)
@@ -614,6 +616,10 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             perform(machine!.commitFailed(.localError), context)
             return
         }
+        if let decider = runtime.decider {
+            decide(message, decider, context)
+            return
+        }
         mode = .waiting
         let rest = content
         content = context.channel.allocator.buffer(capacity: 0)
@@ -633,6 +639,46 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handler.perform(handler.machine!.committed(queueID: envelope.queueID), context)
             case .failure(let error):
                 handler.log.record(LogRecord(program: "cleanup", queueID: message.envelope.queueID, text: "warning: queue file write error: \(error)"))
+                if case .closed = handler.mode { return }
+                handler.mode = .commands
+                handler.perform(handler.machine!.commitFailed(.localError), context)
+            }
+            handler.process(context)
+            handler.flushIfNeeded(context)
+        }
+    }
+
+    /// The policy's turn: scan, decide, write what the decision asks for, then answer.
+    private func decide(_ message: MessageSink, _ decider: MessageDecider, _ context: ChannelHandlerContext) {
+        mode = .waiting
+        let raw = Array(content.readableBytesView)
+        content = context.channel.allocator.buffer(capacity: 0)
+        message.abort()  // nothing of it was written: the decider queues what must be queued
+        self.message = nil
+        dataDecoder = nil
+        let envelope = message.envelope
+        let role = runtime.listener.role
+        let client: IPAddress? = self.client
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            await decider.decide(raw, envelope: envelope, role: role, client: client)
+        }.whenSuccess { outcome in
+            let (handler, context) = loopBound.value
+            switch outcome {
+            case .accepted(let queueID):
+                handler.log.record(LogRecord(program: "cleanup", queueID: queueID,
+                                             text: "from=<\(envelope.sender)>, size=\(raw.count), nrcpt=\(envelope.recipients.count) (queue incoming)"))
+                handler.runtime.services.messageQueued()
+                if case .closed = handler.mode { return }
+                handler.mode = .commands
+                handler.perform(handler.machine!.committed(queueID: queueID), context)
+            case .refused(let reply):
+                handler.log.record(LogRecord(program: "smtpd", queueID: envelope.queueID,
+                                             text: "reject: end of data from \(handler.clientText): \(reply.singleLineText); from=<\(envelope.sender)>"))
+                if case .closed = handler.mode { return }
+                handler.mode = .commands
+                handler.perform(handler.machine!.refusedByPolicy(reply), context)
+            case .failed:
                 if case .closed = handler.mode { return }
                 handler.mode = .commands
                 handler.perform(handler.machine!.commitFailed(.localError), context)

@@ -456,6 +456,14 @@ public struct SMTPServerStateMachine: Sendable {
         return .reply(.queued(queueID))
     }
 
+    /// The policy refused the message after its data (a 5xx or 4xx of its own). Not counted as a
+    /// client error: the client did nothing wrong at the protocol level.
+    public mutating func refusedByPolicy(_ reply: SMTPReply) -> Action {
+        phase = .command
+        transaction = nil
+        return .reply(reply)
+    }
+
     /// The spool could not commit the message.
     public mutating func commitFailed(_ reply: SMTPReply) -> Action {
         phase = .command

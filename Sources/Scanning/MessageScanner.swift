@@ -5,7 +5,7 @@
 
 public import AntiVirus
 public import GatehouseCore
-import MIME
+public import MIME
 public import Policy
 public import SpamRules
 
@@ -46,6 +46,17 @@ public struct ScanContext: Sendable {
     }
 }
 
+/// The engines could not be set up from the configuration.
+public enum ScannerSetupError: Error, Hashable, Sendable, CustomStringConvertible {
+    case rules(file: String, String)
+
+    public var description: String {
+        switch self {
+        case .rules(let file, let why): return "spam rules \(file): \(why)"
+        }
+    }
+}
+
 /// Scans messages; one per node, shared by every session.
 public struct MessageScanner: Sendable {
     let parser: MIMEParser
@@ -53,6 +64,30 @@ public struct MessageScanner: Sendable {
     /// Score at or above which a message is spam.
     public var spamThreshold: Double
     let antiVirus: (any AntiVirusScanner)?
+
+    /// The built-in pack plus `ruleFiles` (ours, or SpamAssassin's `.cf` subset for files ending in
+    /// `.cf`, whose unsupported rules are skipped as SpamAssassin's own tools would warn).
+    public init(ruleFiles: [String], spamThreshold: Double, antiVirus: (any AntiVirusScanner)?) throws(ScannerSetupError) {
+        var set: RuleSet
+        do { set = try DefaultRules.ruleSet() } catch { throw .rules(file: "default.rules", "\(error)") }
+        var assassin = SpamAssassinReader()
+        var hasAssassin = false
+        for file in ruleFiles {
+            let bytes: [UInt8]
+            do { bytes = try SmallFile.read(file) } catch { throw .rules(file: file, error.description) }
+            if file.hasSuffix(".cf") {
+                assassin.read(bytes, file: file)
+                hasAssassin = true
+            } else {
+                do { set.merge(try RulePackParser.parse(bytes, file: file)) } catch { throw .rules(file: file, "\(error)") }
+            }
+        }
+        if hasAssassin { set.merge(assassin.finish().rules) }
+        let matcher: RuleMatcher
+        do { matcher = try RuleMatcher(set, mode: hasAssassin ? .lenient : .strict) } catch { throw .rules(file: ruleFiles.joined(separator: ", "), "\(error)") }
+        self.init(rules: matcher, spamThreshold: spamThreshold, antiVirus: antiVirus)
+    }
+
 
     public init(rules: RuleMatcher, spamThreshold: Double = 5, antiVirus: (any AntiVirusScanner)? = nil) {
         parser = MIMEParser()
@@ -63,6 +98,11 @@ public struct MessageScanner: Sendable {
 
     /// Every engine over `raw`; the anti-virus scan (network) is the only suspension point.
     public func scan(_ raw: [UInt8], context: ScanContext) async -> PolicyFacts {
+        await scanMessage(raw, context: context).facts
+    }
+
+    /// Like `scan`, with the parsed message (for rewriting the delivered copies).
+    public func scanMessage(_ raw: [UInt8], context: ScanContext) async -> (facts: PolicyFacts, message: MIMEMessage) {
         let message = parser.parse(raw)
         let spam = rules.scan(message, raw: raw)
         var virus = VirusFacts.notScanned
@@ -85,13 +125,14 @@ public struct MessageScanner: Sendable {
         }
         let headers = message.header.fields.map { (name: $0.name, value: $0.value) }
         if !spam.failures.isEmpty { defects.insert("rule-limit") }  // a rule that hit a match limit must not pass silently
-        return PolicyFacts(
+        let facts = PolicyFacts(
             sender: context.sender, recipients: context.recipients, listener: context.listener,
             directions: context.recipients.map(context.direction(of:)), clientAddress: context.clientAddress,
             clientName: context.clientName, authenticatedUser: context.authenticatedUser, size: raw.count, headers: headers,
             subject: message.subject ?? "", bodyText: message.bodyText, attachments: attachments, defects: defects,
             spamScore: spam.score, spamThreshold: spamThreshold, spamHits: spam.hits.map { (name: $0.name, score: $0.score) },
             virus: virus, hour: context.hour, weekday: context.weekday)
+        return (facts, message)
     }
 
     /// How many archives a part sits in.

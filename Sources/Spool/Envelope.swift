@@ -52,10 +52,13 @@ public struct Envelope: Hashable, Sendable, Codable {
     public var envelopeID: String?
     /// Relay control flags (`EnvelopeFlags.rawValue`).
     public var flags: UInt32
+    /// A next hop (`host:port`, `[host]:port`) chosen by the policy's `route` action instead of
+    /// the recipient domain's route.
+    public var route: String?
 
     public init(queueID: String, arrival: Int64, sender: String, recipients: [QueuedRecipient], clientAddress: String,
                 clientName: String, helo: String, listener: String, receivedProtocol: String, authenticatedUser: String?,
-                body: String?, smtputf8: Bool, dsnReturn: String?, envelopeID: String?, flags: UInt32) {
+                body: String?, smtputf8: Bool, dsnReturn: String?, envelopeID: String?, flags: UInt32, route: String? = nil) {
         self.queueID = queueID
         self.arrival = arrival
         self.sender = sender
@@ -71,6 +74,7 @@ public struct Envelope: Hashable, Sendable, Codable {
         self.dsnReturn = dsnReturn
         self.envelopeID = envelopeID
         self.flags = flags
+        self.route = route
     }
 
     /// The fields other than recipients, as `key=value` lines (values escaped) for the envelope record.
@@ -84,6 +88,7 @@ public struct Envelope: Hashable, Sendable, Codable {
         if let body { fields.append(("body", body)) }
         if let dsnReturn { fields.append(("ret", dsnReturn)) }
         if let envelopeID { fields.append(("envid", envelopeID)) }
+        if let route { fields.append(("route", route)) }
         var out: [UInt8] = []
         for (key, value) in fields {
             out += key.utf8

@@ -198,6 +198,7 @@ public enum QueueFile {
                         clientAddress: f["client_address"] ?? "", clientName: f["client_name"] ?? "",
                         helo: f["helo"] ?? "", listener: f["listener"] ?? "", receivedProtocol: f["protocol"] ?? "",
                         authenticatedUser: f["auth"], body: f["body"], smtputf8: f["smtputf8"] == "1",
-                        dsnReturn: f["ret"], envelopeID: f["envid"], flags: f["flags"].flatMap { UInt32($0) } ?? 0)
+                        dsnReturn: f["ret"], envelopeID: f["envid"], flags: f["flags"].flatMap { UInt32($0) } ?? 0,
+                        route: f["route"])
     }
 }

@@ -87,6 +87,14 @@ public final class Spool: Sendable {
         try SpoolWriter(spool: self, envelope: envelope)
     }
 
+    /// Queues a whole message the node made or took back (a bounce, a notification, a release from
+    /// quarantine) durably in one call. Blocking: call off the event loop.
+    public func inject(envelope: Envelope, content: [UInt8]) throws(SpoolError) {
+        let writer = try beginMessage(envelope: envelope)
+        try writer.append(content)
+        try writer.commit()
+    }
+
     /// Removes what a crash left behind (`.part` files). Returns the ids removed.
     @discardableResult
     public func recover() throws(SpoolError) -> [String] {

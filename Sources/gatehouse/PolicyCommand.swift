@@ -233,12 +233,3 @@ struct PolicyCommand: AsyncParsableCommand {
         }
     }
 }
-
-extension SMTPReply {
-    /// `550 5.7.1 text`.
-    var singleLineText: String {
-        var s = String(code)
-        if let enhanced { s += " \(enhanced)" }
-        return s + " " + lines.joined(separator: " ")
-    }
-}

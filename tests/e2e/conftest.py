@@ -235,3 +235,23 @@ def postfix():
     f = PostfixFactory()
     yield f
     f.stop_all()
+
+
+@pytest.fixture(scope="module")
+def clamd(tmp_path_factory):
+    """A real clamd (Debian's clamav-daemon) on loopback with our own EICAR signature, started by
+    Tests/AntiVirusTests/Resources/clamd-test.sh. Yields ("127.0.0.1:PORT", its work directory)."""
+    import os
+    import shutil
+    import subprocess
+    from harness import REPO, free_port
+    if not shutil.which("clamd") and not Path("/usr/sbin/clamd").exists():
+        pytest.fail("clamd is not installed (scripts/test installs clamav-daemon)")
+    script = REPO / "Tests" / "AntiVirusTests" / "Resources" / "clamd-test.sh"
+    work = tmp_path_factory.mktemp("clamd")
+    port = free_port()
+    p = subprocess.run(["bash", str(script), "start", str(work), str(port), str(os.getpid())],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0 and "READY" in p.stdout, p
+    yield f"127.0.0.1:{port}", work
+    subprocess.run(["bash", str(script), "stop", str(work)], capture_output=True, timeout=60)

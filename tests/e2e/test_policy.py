@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import shutil
 import subprocess
 import zipfile
@@ -16,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO, free_port, gatehouse_bin
+from harness import free_port, gatehouse_bin
 
 POLICY = Path(__file__).resolve().parent / "policy"
 CONFIG = POLICY / "gatehouse.yaml"
-CLAMD_SCRIPT = REPO / "Tests" / "AntiVirusTests" / "Resources" / "clamd-test.sh"
 # The EICAR test string, assembled at run time so that this file is not itself "infected".
 EICAR = ("X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*").encode()
 
@@ -70,19 +68,6 @@ def test_per_recipient_verdicts_and_one_reply():
     assert verdicts["bob@example.org"]["rules"] == [] and verdicts["ceo@example.org"]["rules"] == ["vip/external-tag"], report
     assert "tagSubject" in verdicts["ceo@example.org"]["actions"][0], report
     assert report["reply"].startswith("250")
-
-
-@pytest.fixture(scope="module")
-def clamd(tmp_path_factory):
-    if not shutil.which("clamd") and not Path("/usr/sbin/clamd").exists():
-        pytest.fail("clamd is not installed (scripts/test installs clamav-daemon)")
-    work = tmp_path_factory.mktemp("clamd")
-    port = free_port()
-    p = subprocess.run(["bash", str(CLAMD_SCRIPT), "start", str(work), str(port), str(os.getpid())],
-                       capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and "READY" in p.stdout, p
-    yield f"127.0.0.1:{port}", work
-    subprocess.run(["bash", str(CLAMD_SCRIPT), "stop", str(work)], capture_output=True, timeout=60)
 
 
 def message_with(attachment: bytes, name: str) -> bytes:

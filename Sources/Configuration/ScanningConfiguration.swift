@@ -1,0 +1,37 @@
+// ScanningConfiguration.swift — the engines run on every message before the reply to DATA, and
+// what the node does with their findings beyond the policy: stamps, notifications, quarantine.
+//
+// Every key is documented in docs/configuration.md (`scanning:`). Scanning runs when the policy
+// has at least one group: with no policy there is nothing to decide, and mail goes straight to
+// the queue.
+
+import GatehouseCore
+
+/// The `scanning:` section.
+public struct ScanningConfiguration: Hashable, Sendable {
+    /// Score at or above which a message is spam (SpamAssassin's `required_score`).
+    public var spamThreshold = 5.0
+    /// Rule files read after the built-in pack: our format or SpamAssassin's `.cf` subset.
+    public var ruleFiles: [String] = []
+    /// X-Spam-Status / X-Spam-Score on delivered mail.
+    public var spamHeaders = true
+    /// clamd's address (`host:port` or a unix socket path); no anti-virus scan when nil.
+    public var clamd: String?
+    /// Seconds for one anti-virus scan.
+    public var clamdTimeout = 60.0
+    /// SPF, DKIM and DMARC checks on inbound mail, with an Authentication-Results field.
+    public var authentication = false
+    /// Folder → seconds a quarantined message is kept.
+    public var retention: [String: Double] = [:]
+    /// Directory of `NAME.mustache` notification templates (the built-in ones otherwise).
+    public var templates: String?
+    /// Where `notify: {to: admin}` goes.
+    public var administrator: String?
+
+    public init() {}
+
+    /// Retention of a folder: its own, `default`, or `Defaults.Quarantine.retention`.
+    public func retention(of folder: String) -> Double {
+        retention[folder] ?? retention["default"] ?? Defaults.Quarantine.retention
+    }
+}

@@ -1,0 +1,210 @@
+// MessageDecider.swift — the policy in the SMTP session: once the data is in and before the
+// reply, scan the message, evaluate the policy, and either refuse it (5xx / 4xx, nothing kept,
+// no backscatter) or write everything the decision asks for — quarantine entries, the queued
+// copies, notifications — each durably, and only then let the session answer 250.
+//
+// One decider per configuration version, shared by every session of the node. Scanning is CPU
+// work on Swift's cooperative pool (the anti-virus scan is the only network wait); file writes run
+// on the node's thread pool, never on an event loop.
+//
+// Failure: an error while writing is a 451 4.3.0 (the client retries; an entry already written
+// may then exist twice — a duplicate, never a loss).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import AntiVirus
+import Configuration
+import GatehouseCore
+import NIOCore
+import NIOPosix
+import Policy
+import Quarantine
+import Scanning
+import Spool
+import Synchronization
+
+final class MessageDecider: Sendable {
+    let scanner: MessageScanner
+    let evaluator: PolicyEvaluator
+    let composer: NotificationComposer
+    let quarantine: QuarantineStore
+    let node: NodeConfiguration
+    let spool: Spool
+    let threadPool: NIOThreadPool
+    let log: any LogSink
+    let senderRates: SenderRates
+
+    /// What the session answers.
+    enum Outcome: Sendable {
+        /// Accepted; the id to report in the 250.
+        case accepted(queueID: String)
+        case refused(SMTPReply)
+        case failed
+    }
+
+    init(node: NodeConfiguration, scanner: MessageScanner, composer: NotificationComposer, quarantine: QuarantineStore, spool: Spool,
+         threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates) {
+        self.node = node
+        self.scanner = scanner
+        self.evaluator = PolicyEvaluator(policy: node.policy)
+        self.composer = composer
+        self.quarantine = quarantine
+        self.spool = spool
+        self.threadPool = threadPool
+        self.log = log
+        self.senderRates = senderRates
+    }
+
+    /// Scans, decides and writes. `raw` is the whole message as the spool would store it.
+    func decide(_ raw: [UInt8], envelope: Envelope, role: ListenerRole, client: IPAddress?) async -> Outcome {
+        var clock = time(nil)
+        var parts = tm()
+        localtime_r(&clock, &parts)
+        let now = Int64(clock)
+        let context = ScanContext(
+            sender: envelope.sender, recipients: envelope.recipients.map(\.address), listener: envelope.listener, listenerRole: role,
+            internalDomains: node.internalDomains, clientAddress: client, clientName: nil, authenticatedUser: envelope.authenticatedUser,
+            hour: Int(parts.tm_hour), weekday: parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
+        var (scanned, message) = await scanner.scanMessage(raw, context: context)
+        scanned.senderRate = senderRates.record(envelope.sender, at: now)
+        let facts = scanned
+        let decision = evaluator.evaluate(facts)
+        logDecision(decision, facts: facts, queueID: envelope.queueID)
+        switch decision.sessionReply {
+        case .reject(let reply), .tempfail(let reply):
+            return .refused(reply)
+        case .accept:
+            break
+        }
+        let plan = MessagePlan.make(raw: raw, message: message, facts: facts, decision: decision,
+                                    stamps: StampSettings(spamHeaders: node.scanning.spamHeaders))
+        for (recipient, reason) in plan.dropped {
+            log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "to=<\(recipient)>, dropped: \(reason)"))
+        }
+        if !plan.unstrippable.isEmpty {
+            log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "warning: parts \(plan.unstrippable) could not be stripped"))
+        }
+        do {
+            try await threadPool.runIfActive { [self] in
+                try execute(plan, raw: raw, envelope: envelope, facts: facts, decision: decision, now: now)
+            }
+            return .accepted(queueID: envelope.queueID)
+        } catch {
+            log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "warning: cannot store the message: \(error)"))
+            return .failed
+        }
+    }
+
+    /// One line per recipient with the verdict and the rules that fired, then the trace steps
+    /// that fired with their evidence.
+    private func logDecision(_ decision: PolicyDecision, facts: PolicyFacts, queueID: String) {
+        let score = facts.spamScore.map { ", spam_score=\(MessagePlan.format($0))" } ?? ""
+        for verdict in decision.verdicts {
+            log.record(LogRecord(program: "policy", queueID: queueID,
+                                 text: "to=<\(verdict.recipient)>, verdict=\(verdict.disposition), rules=\(verdict.rulesFired.joined(separator: ","))\(score)"))
+        }
+        for step in decision.trace where step.fired {
+            log.record(LogRecord(program: "policy", queueID: queueID, text: "trace: \(step)"))
+        }
+    }
+
+    /// The writes, in order: quarantine entries, queued copies, notifications. Blocking.
+    private func execute(_ plan: MessagePlan, raw: [UInt8], envelope: Envelope, facts: PolicyFacts, decision: PolicyDecision,
+                         now: Int64) throws {
+        for hold in plan.holds {
+            let id = QuarantineStore.newID()
+            var viruses: [String] = []
+            if case .infected(let names) = facts.virus { viruses = names }
+            let record = QuarantineRecord(
+                id: id, queueID: envelope.queueID, folder: hold.folder, arrival: now,
+                expires: now + Int64(node.scanning.retention(of: hold.folder)), sender: envelope.sender,
+                recipients: hold.recipients.map { QuarantineRecipient(address: $0) },
+                from: facts.headers.first { $0.name.lowercased() == "from" }?.value ?? "", subject: facts.subject, size: raw.count,
+                rulesFired: hold.rules, spamScore: facts.spamScore, viruses: viruses, clientAddress: envelope.clientAddress,
+                listener: envelope.listener, smtputf8: envelope.smtputf8,
+                trace: decision.trace.filter { hold.recipients.contains($0.recipient) }.map(\.description))
+            try quarantine.store(record, content: raw)
+            log.record(LogRecord(program: "quarantine", queueID: envelope.queueID,
+                                 text: "held as \(id) in \(hold.folder) for \(hold.recipients.map { "<\($0)>" }.joined(separator: ","))"))
+        }
+        for (index, delivery) in plan.deliveries.enumerated() {
+            var copy = envelope
+            copy.queueID = index == 0 ? envelope.queueID : Spool.newQueueID()
+            copy.recipients = delivery.recipients.map { address in
+                envelope.recipients.first { $0.address == address } ?? QueuedRecipient(address: address)
+            }
+            copy.route = delivery.route
+            if delivery.modified && copy.body == nil && delivery.content.contains(where: { $0 >= 0x80 }) { copy.body = "8BITMIME" }
+            try spool.inject(envelope: copy, content: delivery.content)
+            if index > 0 {
+                log.record(LogRecord(program: "policy", queueID: envelope.queueID,
+                                     text: "copy queued as \(copy.queueID) for \(delivery.recipients.map { "<\($0)>" }.joined(separator: ","))"))
+            }
+        }
+        let date = rfc5322Date()
+        for notice in plan.notices {
+            let id = Spool.newQueueID()
+            guard let composed = composer.compose(notice, facts: facts, queueID: envelope.queueID, date: date, messageID: id) else { continue }
+            let envelope = Envelope(
+                queueID: id, arrival: now, sender: "", recipients: composed.recipients.map { QueuedRecipient(address: $0) },
+                clientAddress: "127.0.0.1", clientName: "localhost", helo: node.hostname, listener: "notify", receivedProtocol: "local",
+                authenticatedUser: nil, body: nil, smtputf8: false, dsnReturn: nil, envelopeID: nil, flags: 0)
+            try spool.inject(envelope: envelope, content: composed.bytes)
+            log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "notification \(notice.template) queued as \(id)"))
+        }
+    }
+}
+
+/// Messages per envelope sender in the last hour, for the `sender_rate` condition. Two one-hour
+/// buckets weighted by how far into the current hour we are (an estimate of a sliding window),
+/// bounded in size: when full, the oldest hour's senders are forgotten.
+final class SenderRates: Sendable {
+    private struct State {
+        var hour: Int64 = 0
+        var current: [String: Int] = [:]
+        var previous: [String: Int] = [:]
+    }
+    private let state = Mutex(State())
+    static let maximumSenders = 200_000
+
+    /// Counts one message from `sender` and returns the count for the last hour, this one included.
+    func record(_ sender: String, at now: Int64) -> Int {
+        let key = sender.lowercased()
+        return state.withLock { s in
+            let hour = now / 3_600
+            if hour != s.hour {
+                s.previous = hour == s.hour + 1 ? s.current : [:]
+                s.current = [:]
+                s.hour = hour
+            }
+            if s.current.count >= SenderRates.maximumSenders { s.previous = [:]; s.current = [:] }
+            s.current[key, default: 0] += 1
+            let elapsed = Double(now % 3_600) / 3_600
+            return s.current[key]! + Int((Double(s.previous[key] ?? 0) * (1 - elapsed)).rounded())
+        }
+    }
+}
+
+/// Notification templates from a directory: every `NAME.mustache` file, checked when read.
+enum NotificationTemplates {
+    static func read(directory: String) throws -> [String: String] {
+        guard let dir = opendir(directory) else { throw ConfigurationFailure("scanning.notifications.templates: cannot read \(directory)") }
+        defer { closedir(dir) }
+        var templates: [String: String] = [:]
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard name.hasSuffix(".mustache") else { continue }
+            let path = directory + "/" + name
+            let text: String
+            do { text = String(decoding: try SmallFile.read(path, limit: 1 << 20), as: UTF8.self) } catch {
+                throw ConfigurationFailure("template: \(error)")
+            }
+            if let problem = NotificationComposer.validate(text) { throw ConfigurationFailure("template \(path): \(problem)") }
+            templates[String(name.dropLast(9))] = text
+        }
+        return templates
+    }
+}

@@ -1,0 +1,304 @@
+// QuarantineStore.swift — the node's quarantine: messages held by the policy, with their records,
+// kept durably until released, forwarded, deleted or expired.
+//
+// Layout under the data directory: `quarantine/ID.eml` (the message as received, byte for byte)
+// and `quarantine/ID.json` (its `QuarantineRecord`). Each file is written to a temporary name,
+// fsynced, renamed into place, and the directory fsynced, content first: an entry exists once its
+// record does, and a crash between the two leaves only an orphaned `.eml`, which the sweep removes.
+// Entries are stored before the SMTP session answers 250, so a quarantined message is as durable
+// as a queued one.
+//
+// Release (RFC 5321 delivery to chosen recipients) queues the content through the spool's one way
+// in (`Spool.inject`) and then marks the recipients released, under one store-wide lock (`flock`),
+// so two releases asked at once, or asked twice, queue the message once. A crash between the queue
+// commit and the record update is the only window for a second copy: the mark is written right
+// after the queue file is durable.
+//
+// Security notes: ids are checked against the queue-id alphabet before they touch a path; records
+// read back are size-limited; files are created 0600.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+import GatehouseCore
+public import Spool
+
+public enum QuarantineError: Error, Hashable, Sendable, CustomStringConvertible {
+    case noSuchEntry(String)
+    case invalidID(String)
+    /// Every recipient asked for was released already (or none was given that the entry holds).
+    case nothingToRelease(String)
+    case notARecipient(id: String, address: String)
+    case damagedRecord(String)
+    case system(call: String, path: String, errno: Int32)
+    case spool(SpoolError)
+
+    public var description: String {
+        switch self {
+        case .noSuchEntry(let id): return "no quarantined message \(id)"
+        case .invalidID(let id): return "not a quarantine id: \(id)"
+        case .nothingToRelease(let id): return "\(id): already released to every recipient asked for"
+        case .notARecipient(let id, let address): return "\(id): <\(address)> is not a recipient of this message (use forward)"
+        case .damagedRecord(let id): return "\(id): the record is damaged or too large"
+        case .system(let call, let path, let code): return "\(call) \(path): \(String(cString: strerror(code)))"
+        case .spool(let error): return "queue: \(error)"
+        }
+    }
+}
+
+/// What a release or forward queued.
+public struct QuarantineDispatch: Sendable, Hashable {
+    public var queueID: String
+    public var recipients: [String]
+}
+
+public final class QuarantineStore: Sendable {
+    public let directory: String
+
+    /// Opens (creating if needed) the store at `directory`.
+    public init(directory: String) throws(QuarantineError) {
+        self.directory = directory
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw .system(call: "mkdir", path: directory, errno: errno)
+        }
+    }
+
+    /// Seconds since 1970.
+    public static func now() -> Int64 { Int64(time(nil)) }
+
+    /// A new entry id.
+    public static func newID() -> String { Spool.newQueueID() }
+
+    func path(_ id: String, _ suffix: String) -> String { directory + "/" + id + suffix }
+
+    // MARK: Storing
+
+    /// Stores a message and its record durably. Blocking: call off the event loop.
+    public func store(_ record: QuarantineRecord, content: [UInt8]) throws(QuarantineError) {
+        guard QueueID.isValid(record.id) else { throw .invalidID(record.id) }
+        try writeFile(path(record.id, ".eml"), content)
+        try writeRecord(record)
+    }
+
+    private func writeRecord(_ record: QuarantineRecord) throws(QuarantineError) {
+        let bytes: [UInt8]
+        do { bytes = Array(try QuarantineStore.encoder.encode(record)) } catch { throw .damagedRecord(record.id) }
+        try writeFile(path(record.id, ".json"), bytes)
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    static var decoder: JSONDecoder { JSONDecoder() }
+
+    /// temp → fsync → rename → fsync(directory).
+    private func writeFile(_ finalPath: String, _ bytes: [UInt8]) throws(QuarantineError) {
+        let temporary = finalPath + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system(call: "open", path: temporary, errno: errno) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                unlink(temporary)
+                throw .system(call: "write", path: temporary, errno: code)
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd)
+            unlink(temporary)
+            throw .system(call: "fsync", path: temporary, errno: code)
+        }
+        close(fd)
+        guard rename(temporary, finalPath) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .system(call: "rename", path: temporary, errno: code)
+        }
+        try syncDirectory()
+    }
+
+    private func syncDirectory() throws(QuarantineError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(call: "open", path: directory, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .system(call: "fsync", path: directory, errno: errno) }
+    }
+
+    // MARK: Reading
+
+    /// Every entry's record, oldest first. Damaged records are skipped (and reported by `check`).
+    public func list() throws(QuarantineError) -> [QuarantineRecord] {
+        var records: [QuarantineRecord] = []
+        for id in try ids() {
+            if let record = try? record(id) { records.append(record) }
+        }
+        return records.sorted { ($0.arrival, $0.id) < ($1.arrival, $1.id) }
+    }
+
+    /// Ids of every entry that has a record.
+    func ids() throws(QuarantineError) -> [String] {
+        try names().compactMap { name in
+            guard name.hasSuffix(".json") else { return nil }
+            let id = String(name.dropLast(5))
+            return QueueID.isValid(id) ? id : nil
+        }
+    }
+
+    private func names() throws(QuarantineError) -> [String] {
+        guard let dir = opendir(directory) else { throw .system(call: "opendir", path: directory, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func record(_ id: String) throws(QuarantineError) -> QuarantineRecord {
+        guard QueueID.isValid(id) else { throw .invalidID(id) }
+        guard let bytes = readFile(path(id, ".json"), limit: Defaults.Quarantine.recordSize) else {
+            if access(path(id, ".json"), F_OK) == 0 { throw .damagedRecord(id) }
+            throw .noSuchEntry(id)
+        }
+        do { return try QuarantineStore.decoder.decode(QuarantineRecord.self, from: Data(bytes)) } catch { throw .damagedRecord(id) }
+    }
+
+    /// The message as it was received.
+    public func content(_ id: String) throws(QuarantineError) -> [UInt8] {
+        guard QueueID.isValid(id) else { throw .invalidID(id) }
+        guard let bytes = readFile(path(id, ".eml"), limit: Int.max) else { throw .noSuchEntry(id) }
+        return bytes
+    }
+
+    private func readFile(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, Int(info.st_size) <= limit else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            offset += n
+        }
+        return bytes
+    }
+
+    // MARK: Changing
+
+    /// Runs `body` holding the store-wide lock (across processes: the node and the command line).
+    func locked<T>(_ body: () throws(QuarantineError) -> T) throws(QuarantineError) -> T {
+        let lockPath = directory + "/.lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system(call: "open", path: lockPath, errno: errno) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw .system(call: "flock", path: lockPath, errno: errno) }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    /// Queues the message for `recipients` (nil: every recipient still held) and marks them
+    /// released. A recipient released before is not sent again.
+    public func release(_ id: String, to recipients: [String]? = nil, spool: Spool, hostname: String,
+                        now: Int64 = QuarantineStore.now()) throws(QuarantineError) -> QuarantineDispatch {
+        try locked { () throws(QuarantineError) -> QuarantineDispatch in
+            var record = try record(id)
+            let wanted: [String]
+            if let recipients {
+                for address in recipients where !record.recipients.contains(where: { $0.address.lowercased() == address.lowercased() }) {
+                    throw .notARecipient(id: id, address: address)
+                }
+                wanted = record.held.filter { held in recipients.contains { $0.lowercased() == held.lowercased() } }
+            } else {
+                wanted = record.held
+            }
+            guard !wanted.isEmpty else { throw .nothingToRelease(id) }
+            let queueID = try queue(record, to: wanted, spool: spool, hostname: hostname, now: now, listener: "quarantine-release")
+            for index in record.recipients.indices where wanted.contains(record.recipients[index].address) {
+                record.recipients[index].releasedAt = now
+                record.recipients[index].releasedAs = queueID
+            }
+            try writeRecord(record)
+            return QuarantineDispatch(queueID: queueID, recipients: wanted)
+        }
+    }
+
+    /// Queues a copy to other addresses (an administrator's mailbox, a colleague); the entry stays.
+    public func forward(_ id: String, to recipients: [String], spool: Spool, hostname: String,
+                        now: Int64 = QuarantineStore.now()) throws(QuarantineError) -> QuarantineDispatch {
+        let record = try record(id)
+        let queueID = try queue(record, to: recipients, spool: spool, hostname: hostname, now: now, listener: "quarantine-forward")
+        return QuarantineDispatch(queueID: queueID, recipients: recipients)
+    }
+
+    private func queue(_ record: QuarantineRecord, to recipients: [String], spool: Spool, hostname: String, now: Int64,
+                       listener: String) throws(QuarantineError) -> String {
+        let content = try content(record.id)
+        let queueID = Spool.newQueueID()
+        let envelope = Envelope(
+            queueID: queueID, arrival: now, sender: record.sender, recipients: recipients.map { QueuedRecipient(address: $0) },
+            clientAddress: "127.0.0.1", clientName: "localhost", helo: hostname, listener: listener, receivedProtocol: "local",
+            authenticatedUser: nil, body: content.contains { $0 >= 0x80 } ? "8BITMIME" : nil, smtputf8: record.smtputf8,
+            dsnReturn: nil, envelopeID: nil, flags: 0)
+        do { try spool.inject(envelope: envelope, content: content) } catch { throw .spool(error) }
+        return queueID
+    }
+
+    /// Removes an entry.
+    public func delete(_ id: String) throws(QuarantineError) {
+        try locked { () throws(QuarantineError) in
+            guard QueueID.isValid(id) else { throw .invalidID(id) }
+            guard unlink(path(id, ".json")) == 0 else {
+                if errno == ENOENT { throw .noSuchEntry(id) }
+                throw .system(call: "unlink", path: path(id, ".json"), errno: errno)
+            }
+            unlink(path(id, ".eml"))
+            try syncDirectory()
+        }
+    }
+
+    /// Removes expired entries and contents left without a record by a crash (older than an
+    /// hour, so a store in progress is never touched). Returns the ids of expired entries removed.
+    @discardableResult
+    public func sweep(now: Int64 = QuarantineStore.now()) throws(QuarantineError) -> [String] {
+        var removed: [String] = []
+        for record in try list() where record.expires <= now {
+            do {
+                try delete(record.id)
+                removed.append(record.id)
+            } catch .noSuchEntry {
+                continue
+            }
+        }
+        let records = Set(try ids())
+        for name in try names() where name.hasSuffix(".eml") || name.hasSuffix(".tmp") {
+            let id = String(name.prefix(16))
+            guard !records.contains(id) else { continue }
+            var info = stat()
+            if stat(directory + "/" + name, &info) == 0, Int64(info.st_mtim.tv_sec) < now - 3_600 {
+                unlink(directory + "/" + name)
+            }
+        }
+        return removed
+    }
+}
