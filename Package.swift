@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "Configuration",
             dependencies: [
-                "GatehouseCore", "Policy", "PCRE2",
+                "GatehouseCore", "Policy", "PCRE2", "MIME",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
@@ -156,7 +156,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "Delivery", "CCrypt", "Policy", "Scanning", "Quarantine",
-                "AntiVirus",
+                "AntiVirus", "MailAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -261,6 +261,11 @@ let package = Package(
         .testTarget(
             name: "SpoolTests",
             dependencies: ["Spool", "GatehouseCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(name: "QuarantineTests", dependencies: ["Quarantine", "Spool"]),
+        .testTarget(
+            name: "ScanningTests",
+            dependencies: ["Scanning", "Policy", "MIME", "SpamRules", "GatehouseCore"]
         ),
         .testTarget(
             name: "ConfigurationTests",

@@ -86,6 +86,12 @@ public struct NodeConfiguration: Hashable, Sendable {
                     name: "submission", role: .submission, host: "127.0.0.1", port: 2587, tls: .starttlsRequired,
                     auth: .required, proxyProtocol: false, balancers: [], acl: ConnectionACL(), relayNetworks: [],
                     relayForeignSenders: false, banner: "ESMTP Gatehouse", greetDelay: 0, limits: ListenerLimits()),
-            ])
+            ],
+            policy: Policy(groups: [
+                PolicyGroup(name: "inbound", scope: { var s = PolicyScope(); s.directions = [.inbound]; return s }(), rules: [
+                    PolicyRule(name: "spam", conditions: [PolicyCondition(.spamScore(Comparison(.greaterOrEqual, 5)))],
+                               actions: [.disposition(.quarantine(folder: "spam"))], stop: true),
+                ]),
+            ]))
     }
 }

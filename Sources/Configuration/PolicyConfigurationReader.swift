@@ -5,6 +5,7 @@
 import GatehouseCore
 import Policy
 import PCRE2
+import MIME
 import Yams
 
 extension YAMLConfigurationReader {
@@ -135,7 +136,7 @@ extension YAMLConfigurationReader {
             }
             return PolicyCondition(.wordList(words: words, threshold: threshold))
         case "attachment_name": return PolicyCondition(.attachmentName(try nameList(try list(), key: here)))
-        case "attachment_type": return PolicyCondition(.attachmentType(Set(try list().map { $0.lowercased() })))
+        case "attachment_type": return PolicyCondition(.attachmentType(try fileTypes(try list(), key: here)))
         case "type_mismatch": return try bool(.typeMismatch)
         case "encrypted_archive": return try bool(.encryptedArchive)
         case "unscannable": return try bool(.unscannable)
@@ -182,6 +183,25 @@ extension YAMLConfigurationReader {
                                  "type_mismatch", "encrypted_archive", "unscannable", "nesting_depth", "attachment_count", "attachment_size",
                                  "spam_score", "spam", "virus", "virus_scan_failed", "spf", "dkim", "dmarc", "dnsbl", "mime_defect", "time",
                                  "sender_rate"]
+
+    /// True-type names as the MIME engine gives them (`pe`, `zip`, `mach-o` …), the everyday
+    /// spellings of some (`exe`, `dll`, `macho`, `7zip`), or a family (`executable`, `document`,
+    /// `archive`, `image`), which stands for every type in it. Unknown names are refused.
+    static func fileTypes(_ names: [String], key: String) throws(ConfigurationError) -> Set<String> {
+        let aliases: [String: MIMEFileType] = ["exe": .pe, "dll": .pe, "scr": .pe, "macho": .machO, "7zip": .sevenZip,
+                                               "class": .javaClass, "shortcut": .windowsShortcut, "doc": .ole, "docm": .ooxmlMacroEnabled]
+        var types = Set<String>()
+        for name in names.map({ $0.lowercased() }) {
+            if let type = MIMEFileType(rawValue: name) ?? aliases[name] {
+                types.insert(type.rawValue)
+            } else if let family = MIMEFileType.Category(rawValue: name) {
+                for type in MIMEFileType.allCases where type.category == family { types.insert(type.rawValue) }
+            } else {
+                throw ConfigurationError(key: key, "unknown file type \(name) (known: \(MIMEFileType.allCases.map(\.rawValue).joined(separator: ", ")), the families executable, document, archive, image, and exe, dll, macho)")
+            }
+        }
+        return types
+    }
 
     /// `deliver`, `delete`, `log`, `reject`, `tempfail` as plain words; everything else `{kind: value}`.
     static func readAction(_ node: Yams.Node, key: String) throws(ConfigurationError) -> PolicyAction {

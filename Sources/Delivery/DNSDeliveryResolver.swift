@@ -1,13 +1,19 @@
 // DNSDeliveryResolver.swift — the router's DNS questions answered by the DNS stub resolver.
 
 public import Configuration
-import DNS
+public import DNS
 public import NIOCore
 
 public struct DNSDeliveryResolver: DeliveryResolver {
     let resolver: DNSResolver
 
     public init(configuration: DNSConfiguration, group: any EventLoopGroup) throws {
+        resolver = try DNSDeliveryResolver.makeResolver(configuration, group)
+    }
+
+    /// A stub resolver with the configured nameservers (or /etc/resolv.conf's), timeout and attempts;
+    /// the node's other DNS users (sender authentication) share these settings.
+    public static func makeResolver(_ configuration: DNSConfiguration, _ group: any EventLoopGroup) throws -> DNSResolver {
         var dns: DNSResolverConfiguration
         if configuration.nameservers.isEmpty {
             dns = DNSResolverConfiguration.systemConfiguration()
@@ -16,7 +22,7 @@ public struct DNSDeliveryResolver: DeliveryResolver {
         }
         dns.timeout = .milliseconds(Int64(configuration.timeout * 1000))
         dns.attempts = configuration.attempts
-        resolver = DNSResolver(configuration: dns, eventLoopGroup: group)
+        return DNSResolver(configuration: dns, eventLoopGroup: group)
     }
 
     @Sendable public static func make(_ configuration: DNSConfiguration, _ group: any EventLoopGroup) throws -> any DeliveryResolver {

@@ -16,6 +16,7 @@ import NIOPosix
 import NIOSSL
 public import Delivery
 import AntiVirus
+import MailAuth
 public import Quarantine
 import Scanning
 import Spool
@@ -208,8 +209,17 @@ public final class GatehouseNode: Sendable {
                 }
             }
         }
+        var authenticator: MailAuthenticator?
+        if scanning.authentication {
+            let suffixes: PublicSuffixList
+            do { suffixes = try PublicSuffixList.load() } catch {
+                throw ConfigurationFailure("scanning.authentication: \(error) (Debian's publicsuffix package provides it)")
+            }
+            let resolver = try DNSDeliveryResolver.makeResolver(configuration.delivery.dns, group)
+            authenticator = MailAuthenticator(authservID: configuration.hostname, dns: ResolverMailAuthDNS(resolver), publicSuffixes: suffixes)
+        }
         return MessageDecider(node: configuration, scanner: scanner, composer: composer, quarantine: quarantine, spool: services.spool,
-                              threadPool: services.threadPool, log: services.log, senderRates: senderRates)
+                              threadPool: services.threadPool, log: services.log, senderRates: senderRates, authenticator: authenticator)
     }
 
     /// Now and then: remove expired quarantine entries.

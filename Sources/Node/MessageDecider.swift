@@ -15,6 +15,7 @@ import Glibc
 #endif
 import AntiVirus
 import Configuration
+import MailAuth
 import GatehouseCore
 import NIOCore
 import NIOPosix
@@ -34,6 +35,8 @@ final class MessageDecider: Sendable {
     let threadPool: NIOThreadPool
     let log: any LogSink
     let senderRates: SenderRates
+    /// SPF, DKIM, DMARC (and ARC) on mail from outside; nil when `scanning.authentication` is off.
+    let authenticator: MailAuthenticator?
 
     /// What the session answers.
     enum Outcome: Sendable {
@@ -44,7 +47,8 @@ final class MessageDecider: Sendable {
     }
 
     init(node: NodeConfiguration, scanner: MessageScanner, composer: NotificationComposer, quarantine: QuarantineStore, spool: Spool,
-         threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates) {
+         threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates, authenticator: MailAuthenticator?) {
+        self.authenticator = authenticator
         self.node = node
         self.scanner = scanner
         self.evaluator = PolicyEvaluator(policy: node.policy)
@@ -57,7 +61,14 @@ final class MessageDecider: Sendable {
     }
 
     /// Scans, decides and writes. `raw` is the whole message as the spool would store it.
-    func decide(_ raw: [UInt8], envelope: Envelope, role: ListenerRole, client: IPAddress?) async -> Outcome {
+    func decide(_ received: [UInt8], envelope: Envelope, role: ListenerRole, client: IPAddress?) async -> Outcome {
+        // Sender authentication first, on the message as received; its Authentication-Results
+        // field (forged ones with our id removed, RFC 8601 §5) is part of every copy from here on.
+        var authentication: MailAuthReport?
+        if let authenticator, role == .inbound, let ip = client.flatMap({ ClientIP($0.description) }) {
+            authentication = await authenticator.authenticate(received, client: ip, helo: envelope.helo, mailFrom: envelope.sender)
+        }
+        let raw = authentication?.stamped(received) ?? received
         var clock = time(nil)
         var parts = tm()
         localtime_r(&clock, &parts)
@@ -68,6 +79,12 @@ final class MessageDecider: Sendable {
             hour: Int(parts.tm_hour), weekday: parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
         var (scanned, message) = await scanner.scanMessage(raw, context: context)
         scanned.senderRate = senderRates.record(envelope.sender, at: now)
+        if let authentication {
+            scanned.spf = authentication.spf.code.rawValue
+            let codes = authentication.dkim.map(\.code.rawValue)
+            scanned.dkim = codes.contains("pass") ? "pass" : codes.first ?? "none"
+            scanned.dmarc = authentication.dmarc.code.rawValue
+        }
         let facts = scanned
         let decision = evaluator.evaluate(facts)
         logDecision(decision, facts: facts, queueID: envelope.queueID)

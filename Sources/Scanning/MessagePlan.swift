@@ -20,12 +20,9 @@ public struct StampSettings: Sendable, Hashable {
     /// X-Spam-Status and X-Spam-Score on scanned mail (SpamAssassin's field names; forged ones
     /// from outside are replaced).
     public var spamHeaders: Bool
-    /// The Authentication-Results field value to add (RFC 8601), if sender authentication ran.
-    public var authenticationResults: String?
 
-    public init(spamHeaders: Bool = true, authenticationResults: String? = nil) {
+    public init(spamHeaders: Bool = true) {
         self.spamHeaders = spamHeaders
-        self.authenticationResults = authenticationResults
     }
 }
 
@@ -142,7 +139,8 @@ public struct MessagePlan: Sendable {
         return plan
     }
 
-    /// X-Spam-* and Authentication-Results fields for every delivered copy.
+    /// X-Spam-* fields for every delivered copy. (Authentication-Results is stamped by sender
+    /// authentication before the scan, so quarantined copies carry it too.)
     static func stampEdits(facts: PolicyFacts, stamps: StampSettings) -> [MIMERewriter.HeaderEdit] {
         var edits: [MIMERewriter.HeaderEdit] = []
         if stamps.spamHeaders, let score = facts.spamScore {
@@ -150,9 +148,6 @@ public struct MessagePlan: Sendable {
             let tests = facts.spamHits.map(\.name).prefix(50).joined(separator: ",")
             edits.append(.set(name: "X-Spam-Status", value: "\(spam ? "Yes" : "No"), score=\(format(score)) required=\(format(facts.spamThreshold)) tests=\(tests.isEmpty ? "none" : tests)"))
             edits.append(.set(name: "X-Spam-Score", value: format(score)))
-        }
-        if let results = stamps.authenticationResults {
-            edits.append(.add(name: "Authentication-Results", value: results))
         }
         return edits
     }

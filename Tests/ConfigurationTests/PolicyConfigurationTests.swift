@@ -76,9 +76,20 @@ struct PolicyConfigurationTests {
         ("- {name: g, scope: {directions: [sideways]}, rules: []}", "policy.groups[0].scope.directions"),
         ("- {name: g, rules: []}\n    - {name: g, rules: []}", "policy.groups[1].name"),
         ("- {name: g, rules: [{name: r, actions: [{redirect: \"not an address\"}]}]}", "policy.groups[0].rules[0].actions[0].redirect"),
+        ("- {name: g, rules: [{name: r, all: [{attachment_type: [exe, wombat]}], actions: [deliver]}]}", "policy.groups[0].rules[0].all[0].attachment_type"),
+        ("- {name: g, rules: [{name: r, actions: [{route: \"bad host:25\"}]}]}", "policy.groups[0].rules[0].actions[0].route"),
     ])
     func errorsNameTheKey(groups: String, key: String) {
         let failure = error("    " + groups)
         #expect(failure?.key == key, "\(String(describing: failure))")
+    }
+
+    @Test func fileTypesTakeEverydayNamesAndFamilies() throws {
+        let policy = try read("    - {name: g, rules: [{name: r, all: [{attachment_type: [exe, macho, archive]}], actions: [deliver]}]}\n")
+        guard case .attachmentType(let types) = policy.groups[0].rules[0].conditions[0].test else {
+            Issue.record("attachment_type expected")
+            return
+        }
+        #expect(types.isSuperset(of: ["pe", "mach-o", "zip", "rar", "7z", "gzip"]) && !types.contains("exe") && !types.contains("pdf"))
     }
 }

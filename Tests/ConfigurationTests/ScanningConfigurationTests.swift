@@ -1,0 +1,68 @@
+// ScanningConfigurationTests.swift — the `scanning:` section (YAMLConfigurationReader.readScanning,
+// ScanningConfiguration.swift) and the policy's `route` next hops (RouteConfiguration(nextHop:)).
+
+import Testing
+import GatehouseCore
+@testable import Configuration
+
+private func scanning(_ body: String) throws(ConfigurationError) -> ScanningConfiguration {
+    var yaml = "listeners:\n  - {name: mx, role: inbound, address: \"127.0.0.1:2525\"}\nscanning:\n"
+    for line in body.split(separator: "\n") { yaml += "  \(line)\n" }
+    return try YAMLConfigurationReader.read(yaml: yaml, hostname: "node.test").scanning
+}
+
+private func refusal(_ body: String) -> String {
+    do {
+        _ = try scanning(body)
+        return "accepted"
+    } catch {
+        return error.description
+    }
+}
+
+@Suite("Scanning configuration")
+struct ScanningConfigurationTests {
+    @Test func defaults() throws {
+        let s = try scanning("spam: {}")
+        #expect(s.spamThreshold == 5 && s.spamHeaders && s.ruleFiles.isEmpty && s.clamd == nil && !s.authentication)
+        #expect(s.retention(of: "spam") == Defaults.Quarantine.retention)
+    }
+
+    @Test func everyKey() throws {
+        let s = try scanning("""
+            spam: {threshold: 6.5, headers: false, rules: [/dev/null]}
+            antivirus: {clamd: "127.0.0.1:3310", timeout: 20s}
+            authentication: {enabled: true}
+            quarantine: {retention: {default: 10d, spam: 14d, virus: 2h}}
+            notifications: {templates: /tmp, admin: postmaster@example.org}
+            """)
+        #expect(s.spamThreshold == 6.5 && !s.spamHeaders && s.ruleFiles == ["/dev/null"])
+        #expect(s.clamd == "127.0.0.1:3310" && s.clamdTimeout == 20 && s.authentication)
+        #expect(s.retention(of: "spam") == 14 * 86_400 && s.retention(of: "virus") == 7_200 && s.retention(of: "other") == 10 * 86_400)
+        #expect(s.templates == "/tmp" && s.administrator == "postmaster@example.org")
+        #expect(try scanning("antivirus: {clamd: /run/clamav/clamd.ctl}").clamd == "/run/clamav/clamd.ctl")
+    }
+
+    @Test func refusalsNameTheKey() {
+        #expect(refusal("spam: {threshold: -1}").contains("scanning.spam.threshold"))
+        #expect(refusal("spam: {rules: [/nonexistent/file.cf]}").contains("scanning.spam.rules[0]"))
+        #expect(refusal("antivirus: {clamd: nonsense}").contains("scanning.antivirus.clamd"))
+        #expect(refusal("quarantine: {retention: {spam: soon}}").contains("scanning.quarantine.retention.spam"))
+        #expect(refusal("notifications: {templates: /nonexistent-dir}").contains("scanning.notifications.templates"))
+        #expect(refusal("bayes: {}").contains("scanning"))
+    }
+
+    @Test(arguments: [
+        ("10.0.0.5", "10.0.0.5", 25), ("10.0.0.5:2525", "10.0.0.5", 2525), ("relay.example.org:587", "relay.example.org", 587),
+        ("[relay.example.org]:25", "[relay.example.org]", 25), ("[2001:db8::1]:2525", "2001:db8::1", 2525),
+    ])
+    func policyNextHops(text: String, host: String, port: Int) throws {
+        let route = try #require(RouteConfiguration(nextHop: text))
+        #expect(route.kind == .hosts && route.hosts == [NextHopConfiguration(host: host, port: port, priority: 0)])
+    }
+
+    @Test(arguments: ["", "host:0", "host:99999", "bad host", "a;b:25", "host:x"])
+    func badNextHopsAreRefused(text: String) {
+        #expect(RouteConfiguration(nextHop: text) == nil)
+    }
+}
