@@ -7,6 +7,14 @@
 
 import GatehouseCore
 
+/// One DKIM signing key.
+public struct DKIMKeyConfiguration: Hashable, Sendable {
+    public var domain: String
+    public var selector: String
+    /// PEM file: an RSA (≥ 1024 bits) or Ed25519 private key.
+    public var keyFile: String
+}
+
 /// The `scanning:` section.
 public struct ScanningConfiguration: Hashable, Sendable {
     /// Score at or above which a message is spam (SpamAssassin's `required_score`).
@@ -21,6 +29,12 @@ public struct ScanningConfiguration: Hashable, Sendable {
     public var clamdTimeout = 60.0
     /// SPF, DKIM and DMARC checks on inbound mail, with an Authentication-Results field.
     public var authentication = false
+    /// DNS blocklists asked about the client's address (RFC 5782), e.g. `zen.spamhaus.org`.
+    public var dnsblZones: [String] = []
+    /// URI blocklists asked about the domains of the message's links, e.g. `multi.uribl.com`.
+    public var uriblZones: [String] = []
+    /// DKIM private keys for the policy's `dkim_sign`, by `selector._domainkey.domain` → PEM file.
+    public var dkimKeys: [DKIMKeyConfiguration] = []
     /// Folder → seconds a quarantined message is kept.
     public var retention: [String: Double] = [:]
     /// Directory of `NAME.mustache` notification templates (the built-in ones otherwise).

@@ -4,6 +4,7 @@
 // refused with the full key path, so a typo never silently falls back to a default.
 
 import GatehouseCore
+import Policy
 import Yams
 
 public enum YAMLConfigurationReader {
@@ -25,6 +26,7 @@ public enum YAMLConfigurationReader {
     static func build(_ top: Mapping, _ defaultHostname: String) throws(ConfigurationError) -> NodeConfiguration {
         try top.allow(["version", "node", "domains", "recipients", "tls", "spool", "log", "listeners", "delivery", "policy", "scanning"])
         var config = NodeConfiguration.embeddedDefault(hostname: defaultHostname)
+        config.policy = Policy()  // a file without `policy:` decides nothing: every message is delivered
         config.version = try top.int("version", in: 1...Int(Int32.max)) ?? 1
 
         if let node = try top.mapping("node") {
@@ -220,7 +222,7 @@ public enum YAMLConfigurationReader {
     }
 
     static func readScanning(_ m: Mapping) throws(ConfigurationError) -> ScanningConfiguration {
-        try m.allow(["spam", "antivirus", "authentication", "quarantine", "notifications"])
+        try m.allow(["spam", "antivirus", "authentication", "dnsbl", "uribl", "dkim", "quarantine", "notifications"])
         var s = ScanningConfiguration()
         if let spam = try m.mapping("spam") {
             try spam.allow(["threshold", "rules", "headers"])
@@ -247,6 +249,31 @@ public enum YAMLConfigurationReader {
         if let auth = try m.mapping("authentication") {
             try auth.allow(["enabled"])
             s.authentication = try auth.bool("enabled") ?? false
+        }
+        for (name, zones) in [("dnsbl", \ScanningConfiguration.dnsblZones), ("uribl", \ScanningConfiguration.uriblZones)] {
+            guard let list = try m.mapping(name) else { continue }
+            try list.allow(["zones"])
+            let values = (try list.strings("zones") ?? []).map { $0.lowercased() }
+            for (i, zone) in values.enumerated() where !Mapping.isDomainName(zone) {
+                throw ConfigurationError(key: list.key("zones") + "[\(i)]", "not a DNS zone name: \(zone)")
+            }
+            s[keyPath: zones] = values
+        }
+        if let dkim = try m.mapping("dkim") {
+            try dkim.allow(["keys"])
+            for key in try dkim.sequence("keys") ?? [] {
+                try key.allow(["domain", "selector", "key_file"])
+                guard let domain = try key.string("domain"), Mapping.isDomainName(domain.lowercased()) else {
+                    throw ConfigurationError(key: key.key("domain"), "required: the signing domain (d=)")
+                }
+                guard let selector = try key.string("selector"), !selector.isEmpty,
+                      selector.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_") }) else {
+                    throw ConfigurationError(key: key.key("selector"), "required: the selector (s=)")
+                }
+                guard let file = try key.string("key_file") else { throw ConfigurationError(key: key.key("key_file"), "required: a PEM private key file") }
+                guard access(file, R_OK) == 0 else { throw ConfigurationError(key: key.key("key_file"), "cannot read \(file)") }
+                s.dkimKeys.append(DKIMKeyConfiguration(domain: domain.lowercased(), selector: selector, keyFile: file))
+            }
         }
         if let q = try m.mapping("quarantine") {
             try q.allow(["retention"])
@@ -420,6 +447,14 @@ struct Mapping {
     }
 
     func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    /// A host or zone name: dot-separated labels of letters, digits and hyphens.
+    static func isDomainName(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        return text.count <= 253 && labels.count >= 2 && labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
 
     /// The mapping's keys that are strings, in document order.
     var keys: [String] { node.mapping?.keys.compactMap(\.string) ?? [] }

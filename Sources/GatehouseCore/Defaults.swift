@@ -112,6 +112,8 @@ public enum Defaults {
         public static let concurrentScans = 16
         /// Largest quarantine record read back (JSON).
         public static let recordSize = 4 << 20
+        /// Link domains asked of URI blocklists per message.
+        public static let uriblDomains = 20
         /// Seconds between sweeps that remove expired entries.
         public static let sweepInterval = 600.0
     }

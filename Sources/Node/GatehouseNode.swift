@@ -209,17 +209,45 @@ public final class GatehouseNode: Sendable {
                 }
             }
         }
-        var authenticator: MailAuthenticator?
-        if scanning.authentication {
-            let suffixes: PublicSuffixList
-            do { suffixes = try PublicSuffixList.load() } catch {
-                throw ConfigurationFailure("scanning.authentication: \(error) (Debian's publicsuffix package provides it)")
+        var signers: [String: DKIMSigner] = [:]
+        for key in scanning.dkimKeys {
+            do {
+                let pem = String(decoding: try SmallFile.read(key.keyFile, limit: 1 << 20), as: UTF8.self)
+                signers[key.selector + "._domainkey." + key.domain] = try DKIMSigner(domain: key.domain, selector: key.selector, pem: pem)
+            } catch {
+                throw ConfigurationFailure("scanning.dkim.keys: \(key.keyFile): \(error)")
             }
-            let resolver = try DNSDeliveryResolver.makeResolver(configuration.delivery.dns, group)
+        }
+        for group in configuration.policy.groups {
+            for rule in group.rules {
+                for case .dkimSign(let domain, let selector) in rule.actions where signers[selector + "._domainkey." + domain] == nil {
+                    throw ConfigurationFailure("policy \(group.name)/\(rule.name): dkim_sign needs a key for \(selector)._domainkey.\(domain) in scanning.dkim.keys")
+                }
+            }
+        }
+        let asksReverseDNS = configuration.policy.groups.contains { group in
+            group.rules.contains { rule in rule.conditions.contains { if case .reverseDNS = $0.test { return true } else { return false } } }
+        }
+        let needsDNS = scanning.authentication || asksReverseDNS || !scanning.dnsblZones.isEmpty || !scanning.uriblZones.isEmpty
+        let resolver = needsDNS ? try DNSDeliveryResolver.makeResolver(configuration.delivery.dns, group) : nil
+        var suffixes: PublicSuffixList?
+        if scanning.authentication || !scanning.uriblZones.isEmpty {
+            do { suffixes = try PublicSuffixList.load() } catch {
+                throw ConfigurationFailure("scanning: \(error) (Debian's publicsuffix package provides it)")
+            }
+        }
+        var authenticator: MailAuthenticator?
+        if scanning.authentication, let resolver, let suffixes {
             authenticator = MailAuthenticator(authservID: configuration.hostname, dns: ResolverMailAuthDNS(resolver), publicSuffixes: suffixes)
         }
+        var lists: DNSLists?
+        if let resolver, asksReverseDNS || !scanning.dnsblZones.isEmpty || !scanning.uriblZones.isEmpty {
+            lists = DNSLists(resolver: resolver, clientZones: scanning.dnsblZones, domainZones: scanning.uriblZones,
+                             reverseLookup: asksReverseDNS, publicSuffixes: suffixes)
+        }
         return MessageDecider(node: configuration, scanner: scanner, composer: composer, quarantine: quarantine, spool: services.spool,
-                              threadPool: services.threadPool, log: services.log, senderRates: senderRates, authenticator: authenticator)
+                              threadPool: services.threadPool, log: services.log, senderRates: senderRates, authenticator: authenticator,
+                              dnsLists: lists, signers: signers)
     }
 
     /// Now and then: remove expired quarantine entries.

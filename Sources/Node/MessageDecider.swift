@@ -37,6 +37,10 @@ final class MessageDecider: Sendable {
     let senderRates: SenderRates
     /// SPF, DKIM, DMARC (and ARC) on mail from outside; nil when `scanning.authentication` is off.
     let authenticator: MailAuthenticator?
+    /// Reverse DNS and DNS/URI blocklists; nil when neither the policy nor the configuration asks.
+    let dnsLists: DNSLists?
+    /// DKIM keys for `dkim_sign`, by `selector._domainkey.domain`.
+    let signers: [String: DKIMSigner]
 
     /// What the session answers.
     enum Outcome: Sendable {
@@ -47,8 +51,11 @@ final class MessageDecider: Sendable {
     }
 
     init(node: NodeConfiguration, scanner: MessageScanner, composer: NotificationComposer, quarantine: QuarantineStore, spool: Spool,
-         threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates, authenticator: MailAuthenticator?) {
+         threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates, authenticator: MailAuthenticator?,
+         dnsLists: DNSLists?, signers: [String: DKIMSigner]) {
+        self.signers = signers
         self.authenticator = authenticator
+        self.dnsLists = dnsLists
         self.node = node
         self.scanner = scanner
         self.evaluator = PolicyEvaluator(policy: node.policy)
@@ -73,12 +80,16 @@ final class MessageDecider: Sendable {
         var parts = tm()
         localtime_r(&clock, &parts)
         let now = Int64(clock)
+        let clientName: String? = if let dnsLists, let client { await dnsLists.clientName(client) } else { nil }
         let context = ScanContext(
             sender: envelope.sender, recipients: envelope.recipients.map(\.address), listener: envelope.listener, listenerRole: role,
-            internalDomains: node.internalDomains, clientAddress: client, clientName: nil, authenticatedUser: envelope.authenticatedUser,
+            internalDomains: node.internalDomains, clientAddress: client, clientName: clientName, authenticatedUser: envelope.authenticatedUser,
             hour: Int(parts.tm_hour), weekday: parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
         var (scanned, message) = await scanner.scanMessage(raw, context: context)
         scanned.senderRate = senderRates.record(envelope.sender, at: now)
+        if let dnsLists {
+            scanned.dnsblListings = await dnsLists.listings(client: client, urls: message.urls)
+        }
         if let authentication {
             scanned.spf = authentication.spf.code.rawValue
             let codes = authentication.dkim.map(\.code.rawValue)
@@ -152,8 +163,12 @@ final class MessageDecider: Sendable {
                 envelope.recipients.first { $0.address == address } ?? QueuedRecipient(address: address)
             }
             copy.route = delivery.route
-            if delivery.modified && copy.body == nil && delivery.content.contains(where: { $0 >= 0x80 }) { copy.body = "8BITMIME" }
-            try spool.inject(envelope: copy, content: delivery.content)
+            var content = delivery.content
+            if let request = delivery.dkimSign, let signer = signers[request.selector + "._domainkey." + request.domain] {
+                content = try signer.signatureField(for: content, time: now) + content
+            }
+            if delivery.modified && copy.body == nil && content.contains(where: { $0 >= 0x80 }) { copy.body = "8BITMIME" }
+            try spool.inject(envelope: copy, content: content)
             if index > 0 {
                 log.record(LogRecord(program: "policy", queueID: envelope.queueID,
                                      text: "copy queued as \(copy.queueID) for \(delivery.recipients.map { "<\($0)>" }.joined(separator: ","))"))

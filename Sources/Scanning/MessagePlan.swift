@@ -35,6 +35,8 @@ public struct MessagePlan: Sendable {
         public var modified: Bool
         /// A next hop chosen by the policy (`route` action).
         public var route: String?
+        /// Sign with this domain's key (`dkim_sign`), after every other change.
+        public var dkimSign: DKIMSignRequest?
         /// Rules whose changes shaped this copy.
         public var rules: [String]
     }
@@ -55,6 +57,12 @@ public struct MessagePlan: Sendable {
         public var disposition: String
         /// The rules that asked for it (`group/rule`).
         public var rules: [String]
+    }
+
+    /// Which key signs a copy.
+    public struct DKIMSignRequest: Sendable, Hashable {
+        public var domain: String
+        public var selector: String
     }
 
     public var deliveries: [Delivery] = []
@@ -129,10 +137,10 @@ public struct MessagePlan: Sendable {
                 plan.unstrippable += result.skipped
             }
             plan.deliveries.append(Delivery(recipients: group.recipients, content: content, modified: modified,
-                                            route: group.changes.route, rules: group.rules))
+                                            route: group.changes.route, dkimSign: group.changes.dkimSign, rules: group.rules))
         }
         if !archive.isEmpty {
-            plan.deliveries.append(Delivery(recipients: archive, content: raw, modified: false, route: nil, rules: []))
+            plan.deliveries.append(Delivery(recipients: archive, content: raw, modified: false, route: nil, dkimSign: nil, rules: []))
         }
         plan.holds = holdOrder.map { Hold(folder: $0, recipients: holds[$0]!.recipients, rules: holds[$0]!.rules) }
         plan.notices = notices
@@ -166,6 +174,7 @@ public struct MessagePlan: Sendable {
         var strip: Set<Int> = []
         var disclaimer: MIMERewriter.Disclaimer?
         var route: String?
+        var dkimSign: DKIMSignRequest?
 
         init(message: MIMEMessage, facts: PolicyFacts, actions: [PolicyAction]) {
             var tags: [String] = []
@@ -184,6 +193,7 @@ public struct MessagePlan: Sendable {
                         if byName || byType { strip.insert(part.index) }
                     }
                 case .route(let hop): route = hop
+                case .dkimSign(let domain, let selector): dkimSign = DKIMSignRequest(domain: domain, selector: selector)
                 default: break
                 }
             }

@@ -41,6 +41,9 @@ struct ScanningConfigurationTests {
         #expect(s.retention(of: "spam") == 14 * 86_400 && s.retention(of: "virus") == 7_200 && s.retention(of: "other") == 10 * 86_400)
         #expect(s.templates == "/tmp" && s.administrator == "postmaster@example.org")
         #expect(try scanning("antivirus: {clamd: /run/clamav/clamd.ctl}").clamd == "/run/clamav/clamd.ctl")
+        let lists = try scanning("dnsbl: {zones: [Zen.Spamhaus.org]}\nuribl: {zones: [multi.uribl.com]}\ndkim: {keys: [{domain: Example.org, selector: s1, key_file: /dev/null}]}")
+        #expect(lists.dnsblZones == ["zen.spamhaus.org"] && lists.uriblZones == ["multi.uribl.com"])
+        #expect(lists.dkimKeys == [DKIMKeyConfiguration(domain: "example.org", selector: "s1", keyFile: "/dev/null")])
     }
 
     @Test func refusalsNameTheKey() {
@@ -50,6 +53,9 @@ struct ScanningConfigurationTests {
         #expect(refusal("quarantine: {retention: {spam: soon}}").contains("scanning.quarantine.retention.spam"))
         #expect(refusal("notifications: {templates: /nonexistent-dir}").contains("scanning.notifications.templates"))
         #expect(refusal("bayes: {}").contains("scanning"))
+        #expect(refusal("dnsbl: {zones: [\"not a zone\"]}").contains("scanning.dnsbl.zones[0]"))
+        #expect(refusal("dkim: {keys: [{domain: example.org, selector: s1, key_file: /nonexistent.pem}]}").contains("scanning.dkim.keys[0].key_file"))
+        #expect(refusal("dkim: {keys: [{domain: example.org, key_file: /dev/null}]}").contains("scanning.dkim.keys[0].selector"))
     }
 
     @Test(arguments: [

@@ -8,6 +8,7 @@ loopback port.
         "mx1.dest.test":  {"A": ["127.0.0.11"], "AAAA": ["::1"]},
         "nullmx.test":    {"MX": [(0, ".")]},                 # RFC 7505 null MX
         "www.dest.test":  {"CNAME": "mx1.dest.test"},
+        "11.0.0.127.in-addr.arpa": {"PTR": "mx1.dest.test"},
         "broken.test":    {"SERVFAIL": True},                  # temporary failure
         "silent.test":    {"DROP": True},                      # no answer at all (timeout)
     }).start()
@@ -33,7 +34,7 @@ import sys
 import threading
 import time
 
-from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, SOA, TXT, A, DNSLabel, DNSRecord
+from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, SOA, TXT, A, DNSLabel, DNSRecord
 from dnslib.server import DNSServer as _LibServer
 
 TTL = 60
@@ -175,6 +176,8 @@ class DNSServer:
                     rdata = TXT(v)
                 elif t == "CNAME":
                     rdata = CNAME(v.rstrip(".") + ".")
+                elif t == "PTR":
+                    rdata = PTR(v.rstrip(".") + ".")
                 else:
                     continue
                 out.append(RR(DNSLabel(name), getattr(QTYPE, t), ttl=TTL, rdata=rdata))

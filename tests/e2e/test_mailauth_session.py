@@ -95,3 +95,93 @@ def test_dmarc_fail_is_rejected_in_the_session(setup):
     assert reply.code == 550 and "5.7.26" in str(reply), reply
     time.sleep(1)
     assert not [t for t in sink.transactions if subject.encode() in t.data]
+
+
+# --- DNS lists, reverse DNS and DKIM signing ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lists_setup(module_gatehouse, tls_files, module_sinks, key, tmp_path_factory):
+    from dnsserver import DNSServer
+    dns = DNSServer({
+        # The client 127.0.0.2 is listed in bl.test but not in clean.test (RFC 5782 §2.1).
+        "2.0.0.127.bl.test": {"A": ["127.0.0.2"], "TXT": ["listed for testing"]},
+        "bl.test": {"TXT": ["zone"]},
+        # URI list: evil-links.test is listed.
+        "evil-links.test.uribl.test": {"A": ["127.0.0.2"]},
+        # Forward-confirmed reverse DNS for the client.
+        "2.0.0.127.in-addr.arpa": {"PTR": "client.good.test"},
+        "client.good.test": {"A": ["127.0.0.2"]},
+    }).start()
+    sink = module_sinks()
+    key_file = tmp_path_factory.mktemp("dkim") / "out.pem"
+    key_file.write_bytes(key[0])
+    cfg = gateway_config([route_hosts(["example.org", "partner.test"], [sink.address])], tls_files=tls_files, dns=dns.address)
+    cfg["scanning"] = {"dnsbl": {"zones": ["bl.test", "clean.test"]}, "uribl": {"zones": ["uribl.test"]},
+                       "dkim": {"keys": [{"domain": "example.org", "selector": "out", "key_file": str(key_file)}]}}
+    cfg["policy"] = {"groups": [
+        {"name": "in", "scope": {"directions": ["inbound"]}, "rules": [
+            {"name": "links", "all": [{"dnsbl": ["uribl.test"]}], "actions": [{"quarantine": "uribl"}], "stop": True},
+            {"name": "listed", "all": [{"dnsbl": ["bl.test"]}, {"subject": "/listed/"}],
+             "actions": [{"reject": "554 5.7.1 Client listed in bl.test"}]},
+            {"name": "named", "all": [{"reverse_dns": ["*.good.test"]}],
+             "actions": [{"add_header": {"name": "X-Client-Name", "value": "confirmed"}}]},
+        ]},
+        {"name": "out", "scope": {"directions": ["outbound"]}, "rules": [
+            {"name": "sign", "actions": [{"dkim_sign": {"domain": "example.org", "selector": "out"}}]},
+        ]},
+    ]}
+    gh = module_gatehouse(cfg, name="dnslists")
+    yield gh, sink, dns
+    dns.stop()
+
+
+def test_a_listed_client_meets_the_dnsbl_rule(lists_setup):
+    gh, _, dns = lists_setup
+    reply = transact(gh, "a@remote.test", make_message("a@remote.test", [BOB], "you are listed"))
+    assert reply.code == 554 and "bl.test" in str(reply), reply
+    assert dns.asked("2.0.0.127.bl.test") and dns.asked("2.0.0.127.clean.test")
+
+
+def test_reverse_dns_is_forward_confirmed(lists_setup):
+    gh, sink, _ = lists_setup
+    subject = f"named client {time.time_ns()}"
+    assert transact(gh, "a@remote.test", make_message("a@remote.test", [BOB], subject)).code == 250
+    assert arrived(sink, subject).message()["X-Client-Name"] == "confirmed"
+
+
+def test_links_to_a_listed_domain_are_held(lists_setup):
+    import json
+    import subprocess
+    from harness import gatehouse_bin
+    gh, sink, _ = lists_setup
+    subject = f"links {time.time_ns()}"
+    body = "Click http://www.evil-links.test/win?x=1 now\r\nand https://example.com/fine\r\n"
+    assert transact(gh, "a@remote.test", make_message("a@remote.test", [BOB], subject, body=body)).code == 250
+    p = subprocess.run([str(gatehouse_bin()), "quarantine", "list", "--json", "--folder", "uribl", "--data", str(gh.data)],
+                       capture_output=True, text=True, timeout=60)
+    assert [e for e in json.loads(p.stdout) if e["subject"] == subject], p.stdout
+
+
+def test_outbound_mail_is_dkim_signed_and_verifies_with_dkimpy(lists_setup, key):
+    gh, sink, _ = lists_setup
+    subject = f"signed by us {time.time_ns()}"
+    message = make_message("alice@example.org", ["friend@partner.test"], subject, headers={"From": "<alice@example.org>"})
+    c = SMTPClient(gh.port("outbound"), timeout=60)
+    try:
+        c.greet()
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<alice@example.org>").code == 250
+        assert c.cmd("RCPT TO:<friend@partner.test>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(message + b".\r\n")
+        assert c.reply(timeout=60).code == 250
+    finally:
+        c.quit()
+    t = arrived(sink, subject)
+    assert t.data.startswith(b"DKIM-Signature:") or b"\r\nDKIM-Signature:" in t.data
+    record = f"v=DKIM1; k=rsa; p={key[1]}".encode()
+
+    def dnsfunc(name, timeout=5):
+        assert name in (b"out._domainkey.example.org.", "out._domainkey.example.org."), name
+        return record
+    assert dkim.verify(t.data, dnsfunc=dnsfunc), t.data[:1200]
