@@ -28,6 +28,8 @@ POLICY = {
             {"name": "viruses", "any": [{"virus": True}, {"virus_scan_failed": True}],
              "actions": [{"quarantine": "virus"}, {"notify": {"to": "sender", "template": "virus-sender"}}],
              "stop": True},
+            {"name": "disguised", "all": [{"type_mismatch": True}], "actions": [{"quarantine": "attachments"}], "stop": True},
+            {"name": "unscannable", "all": [{"unscannable": True}], "actions": [{"quarantine": "unscannable"}], "stop": True},
             {"name": "spam", "all": [{"spam_score": ">= 5"}],
              "actions": [{"quarantine": "spam"}, {"notify": {"to": "recipients", "template": "quarantined"}}],
              "stop": True},
@@ -253,6 +255,31 @@ def test_clamd_down_with_tempfail_policy_is_4xx(module_gatehouse, tls_files, mod
     gh = module_gatehouse(cfg, name="clamd-down-tempfail")
     _, reply = transact(gh, [BOB], make_message(SENDER, [BOB], "scanner down"))
     assert reply.code == 451 and "Virus scanner unavailable" in str(reply), reply
+
+
+def test_an_executable_renamed_pdf_is_caught_by_its_true_type(setup):
+    gh, sink, _ = setup
+    subject = f"invoice {time.time_ns()}"
+    body = with_attachment(subject, b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 300, "invoice.pdf")
+    body = body.replace(b"application/octet-stream", b"application/pdf")
+    assert transact(gh, [BOB], body)[1].code == 250
+    [entry] = [e for e in quarantine_list(gh, "--folder", "attachments") if e["subject"] == subject]
+    assert entry["rules_fired"] == ["protect/disguised"], entry
+    assert any("declared application/pdf but is pe" in line for line in entry["trace"]), entry["trace"]
+
+
+def test_a_zip_bomb_is_unscannable(setup):
+    import io
+    import zipfile
+    gh, _, _ = setup
+    subject = f"bomb {time.time_ns()}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros.txt", b"\0" * (24 << 20))
+    body = with_attachment(subject, buf.getvalue(), "data.zip").replace(b"application/octet-stream", b"application/zip")
+    assert transact(gh, [BOB], body)[1].code == 250
+    [entry] = [e for e in quarantine_list(gh, "--folder", "unscannable") if e["subject"] == subject]
+    assert entry["rules_fired"] == ["protect/unscannable"], entry
 
 
 # --- actions on delivered copies ------------------------------------------------------------
