@@ -102,6 +102,12 @@ public enum MIMEURL {
 
     /// Normalises one URL given as UTF-8.
     static func normalize(_ input: UnsafeBufferPointer<UInt8>) -> String? {
+        // WHATWG URL parsing removes every ASCII tab and newline from the input first, so a link
+        // whose href is split over lines in the HTML is the URL a browser would follow.
+        if input.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) {
+            let joined = input.filter { $0 != 9 && $0 != 10 && $0 != 13 }
+            return joined.withUnsafeBufferPointer { normalize($0) }
+        }
         switch normalizeASCII(input) {
         case .url(let url): return url
         case .notURL: return nil
@@ -271,7 +277,8 @@ public enum MIMEURL {
     /// The reference normalisation on Strings (Characters, Unicode case mapping); used for
     /// URLs that are not ASCII, and by the tests as the specification of `normalizeASCII`.
     static func normalizeUsingStrings(_ input: String) -> String? {
-        var s = input.trimmingSpaces()
+        // As WHATWG URL parsing: ASCII tab and newline are removed wherever they are.
+        var s = String(String.UnicodeScalarView(input.unicodeScalars.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" })).trimmingSpaces()
         // Trailing punctuation that is almost always sentence punctuation.
         while let last = s.last, ".,;:!?)]'\"".contains(last) {
             if last == ")" && s.contains("(") { break }

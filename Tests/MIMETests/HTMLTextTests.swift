@@ -21,6 +21,12 @@ import Testing
         #expect(HTMLText.render("V&#8203;i\u{200B}a&shy;gra").text == "Viagra")
     }
 
+    @Test func aLinkSplitOverLinesIsTheURLABrowserFollows() {
+        let r = HTMLText.render("<a href=\"http://www.exam\r\nple.com/pa\n\tth?x=1\">click</a>")
+        #expect(r.urls == ["http://www.example.com/path?x=1"])
+        #expect(MIMEURL.normalize("https://evil.\nexample.net/") == MIMEURL.normalize("https://evil.example.net/"))
+    }
+
     @Test func urlsFromAttributesAndText() {
         let r = HTMLText.render(#"<a href="http://a.example/x">t</a><img src='HTTPS://B.EXAMPLE:443/i.png'><form action=http://c.example/post></form><meta http-equiv="refresh" content="0; url=http://d.example/"> see www.e.example/path."#)
         #expect(r.urls == ["http://a.example/x", "https://b.example/i.png", "http://c.example/post", "http://d.example/", "http://www.e.example/path"])

@@ -76,6 +76,7 @@ class Transaction:
     data: bytes                     # as received, dot-stuffing removed, CRLF line ends
     time: float = field(default_factory=time.time)
     dropped: bool = False           # the connection was cut instead of replying after the dot
+    login: str | None = None        # the user name of a successful AUTH on this connection
 
     @property
     def message_id(self) -> str | None:
@@ -156,7 +157,7 @@ class _Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         server.conn.ehlo = hostname
         session.host_name = hostname
-        out = [r for r in responses if not r[4:].startswith("AUTH")
+        out = [r for r in responses if (self.sink.auth is not None or not r[4:].startswith("AUTH"))
                and (self.sink.eightbitmime or r[4:] != "8BITMIME")]
         if self.sink.dsn:
             out.insert(-1, "250-DSN")
@@ -192,7 +193,8 @@ class _Handler:
                         tls=server.conn.tls,
                         mail_from="" if envelope.mail_from == "<>" else envelope.mail_from,
                         mail_options=list(envelope.mail_options), rcpt_tos=list(envelope.rcpt_tos),
-                        rcpt_options=list(envelope.rcpt_options), data=bytes(envelope.original_content))
+                        rcpt_options=list(envelope.rcpt_options), data=bytes(envelope.original_content),
+                        login=session.auth_data if session.authenticated else None)
         with sink._cond:
             drop = sink.drop_after_data > 0
             if drop:
@@ -213,12 +215,17 @@ class _Handler:
 class Sink:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, hostname: str = "sink.example.net",
                  starttls: bool = False, cert_dir: Path | None = None, smtputf8: bool = False,
-                 eightbitmime: bool = True, dsn: bool = False, rules: dict[str, str] | None = None):
+                 eightbitmime: bool = True, dsn: bool = False, rules: dict[str, str] | None = None,
+                 auth: dict[str, str] | None = None, auth_require_tls: bool = True):
         assert host.startswith("127.") or host == "::1", "test servers bind loopback addresses only"
         self.host, self.port, self.hostname = host, port, hostname
         self.starttls, self.smtputf8 = starttls, smtputf8
         self.eightbitmime, self.dsn = eightbitmime, dsn
         self.rules: dict[str, str] = dict(rules or {})
+        # AUTH PLAIN/LOGIN with these user → password pairs (offered only after STARTTLS unless
+        # auth_require_tls is false); every attempt is recorded in auth_attempts (user, tls, ok).
+        self.auth, self.auth_require_tls = auth, auth_require_tls
+        self.auth_attempts: list[tuple[str, bool, bool]] = []
         self.mail_reply: str | None = None
         self.data_reply: str | None = None
         self.drop_after_data = 0
@@ -290,8 +297,22 @@ class Sink:
         return self
 
     def _factory(self):
+        extra = {}
+        if self.auth is not None:
+            extra = dict(authenticator=self._authenticate, auth_require_tls=self.auth_require_tls,
+                         auth_exclude_mechanism=["CRAM-MD5"])
         return _SinkSMTP(self, tls_context=self._tls_context, enable_SMTPUTF8=self.smtputf8,
-                         data_size_limit=100 * 1024 * 1024, timeout=60)
+                         data_size_limit=100 * 1024 * 1024, timeout=60, **extra)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        ok = self.auth.get(user) == password
+        with self._lock:
+            self.auth_attempts.append((user, server.conn.tls, ok))
+        return AuthResult(success=ok, auth_data=user if ok else None, handled=False)
 
     def stop(self) -> None:
         """Stop listening and close every open connection."""

@@ -94,6 +94,39 @@ def test_smarthost_route(gatehouse, tls_files, sinks):
     wait_gone(gh, qid)
 
 
+def test_smarthost_auth_is_sent_over_tls(gatehouse, tls_files, sinks):
+    sink = sinks(starttls=True, auth={"relayuser": "s3cret pass"})
+    route = route_smarthost(["*"], [sink.address], tls="required", auth={"username": "relayuser", "password": "s3cret pass"})
+    gh = gateway(gatehouse, [route], tls_files=tls_files)
+    qid = send(gh, "alice@example.test", ["someone@far-away.test"])
+    t = sink.wait_for(1)[0]
+    assert t.tls and t.login == "relayuser", (t.tls, t.login)
+    assert sink.auth_attempts == [("relayuser", True, True)]
+    wait_gone(gh, qid)
+
+
+def test_smarthost_credentials_never_cross_in_plain_text(gatehouse, tls_files, sinks):
+    # The relay offers AUTH without STARTTLS: Gatehouse defers instead of sending the password.
+    sink = sinks(auth={"relayuser": "s3cret"}, auth_require_tls=False)
+    route = route_smarthost(["*"], [sink.address], tls="opportunistic", auth={"username": "relayuser", "password": "s3cret"})
+    gh = gateway(gatehouse, [route], tls_files=tls_files)
+    qid = send(gh, "alice@example.test", ["someone@far-away.test"])
+    wait_state(gh, qid, STATE_DEFERRED)
+    assert sink.auth_attempts == [] and sink.transactions == []
+    assert "4.7.4" in str(show(gh, qid)), show(gh, qid)
+
+
+def test_smarthost_refusing_the_credentials_defers(gatehouse, tls_files, sinks):
+    sink = sinks(starttls=True, auth={"relayuser": "right"})
+    route = route_smarthost(["*"], [sink.address], tls="required", auth={"username": "relayuser", "password": "wrong"})
+    gh = gateway(gatehouse, [route], tls_files=tls_files)
+    qid = send(gh, "alice@example.test", ["someone@far-away.test"])
+    wait_state(gh, qid, STATE_DEFERRED)
+    assert sink.auth_attempts and all(not ok for _, _, ok in sink.auth_attempts)
+    assert sink.transactions == []
+    assert "authentication" in str(show(gh, qid)), show(gh, qid)
+
+
 def test_routes_first_match_wins_and_subdomains(gatehouse, tls_files, sinks):
     exact, sub, default = sinks(), sinks(), sinks()
     gh = gateway(gatehouse, [
