@@ -225,9 +225,7 @@ public final class GatehouseNode: Sendable {
                 }
             }
         }
-        let asksReverseDNS = configuration.policy.groups.contains { group in
-            group.rules.contains { rule in rule.conditions.contains { if case .reverseDNS = $0.test { return true } else { return false } } }
-        }
+        let asksReverseDNS = configuration.policy.contains { if case .reverseDNS = $0 { true } else { false } }
         let needsDNS = scanning.authentication || asksReverseDNS || !scanning.dnsblZones.isEmpty || !scanning.uriblZones.isEmpty
         let resolver = needsDNS ? try DNSDeliveryResolver.makeResolver(configuration.delivery.dns, group) : nil
         var suffixes: PublicSuffixList?

@@ -39,6 +39,8 @@ final class MessageDecider: Sendable {
     let authenticator: MailAuthenticator?
     /// Reverse DNS and DNS/URI blocklists; nil when neither the policy nor the configuration asks.
     let dnsLists: DNSLists?
+    /// Whether some rule tests `virus_scan_failed`; without one a failed scan is a 451.
+    let policyHandlesScanFailure: Bool
     /// DKIM keys for `dkim_sign`, by `selector._domainkey.domain`.
     let signers: [String: DKIMSigner]
 
@@ -59,6 +61,7 @@ final class MessageDecider: Sendable {
         self.node = node
         self.scanner = scanner
         self.evaluator = PolicyEvaluator(policy: node.policy)
+        self.policyHandlesScanFailure = node.policy.contains { if case .virusScanFailed = $0 { true } else { false } }
         self.composer = composer
         self.quarantine = quarantine
         self.spool = spool
@@ -97,6 +100,12 @@ final class MessageDecider: Sendable {
             scanned.dmarc = authentication.dmarc.code.rawValue
         }
         let facts = scanned
+        if case .failed(let why) = facts.virus, !policyHandlesScanFailure {
+            // Fail closed: a message the anti-virus engine could not scan is not accepted unless
+            // the policy says what to do with it (a `virus_scan_failed` condition).
+            log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "virus scan failed (\(why)); tempfail"))
+            return .refused(SMTPReply(451, EnhancedStatusCode(4, 3, 0), "Virus scanner unavailable, try again later"))
+        }
         let decision = evaluator.evaluate(facts)
         logDecision(decision, facts: facts, queueID: envelope.queueID)
         switch decision.sessionReply {

@@ -326,4 +326,10 @@ public struct PolicyGroup: Sendable, Hashable {
 public struct Policy: Sendable, Hashable {
     public var groups: [PolicyGroup]
     public init(groups: [PolicyGroup] = []) { self.groups = groups }
+
+    /// Whether any rule has a condition for which `test` is true (the node looks up only what
+    /// the policy asks about).
+    public func contains(condition test: (PolicyCondition.Test) -> Bool) -> Bool {
+        groups.contains { $0.rules.contains { $0.conditions.contains { test($0.test) } } }
+    }
 }

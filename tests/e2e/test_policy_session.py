@@ -246,6 +246,16 @@ def test_clamd_down_holds_the_message_when_the_policy_says_so(module_gatehouse, 
     assert any("virus scan failed" in line for line in entry["trace"]), entry
 
 
+def test_clamd_down_without_a_rule_for_it_fails_closed(module_gatehouse, tls_files, module_sinks):
+    sink = module_sinks()
+    cfg = gateway_config([route_hosts(["example.org"], [sink.address])], tls_files=tls_files)
+    cfg["policy"] = {"groups": [{"name": "av", "rules": [{"name": "virus", "all": [{"virus": True}], "actions": [{"quarantine": "virus"}]}]}]}
+    cfg["scanning"] = {"antivirus": {"clamd": f"127.0.0.1:{free_port()}", "timeout": "2s"}}
+    gh = module_gatehouse(cfg, name="clamd-down-default")
+    _, reply = transact(gh, [BOB], make_message(SENDER, [BOB], "scanner down, no rule"))
+    assert reply.code == 451 and "4.3.0" in str(reply), reply
+
+
 def test_clamd_down_with_tempfail_policy_is_4xx(module_gatehouse, tls_files, module_sinks):
     sink = module_sinks()
     cfg = gateway_config([route_hosts(["example.org"], [sink.address])], tls_files=tls_files)
