@@ -127,6 +127,19 @@ def test_smarthost_refusing_the_credentials_defers(gatehouse, tls_files, sinks):
     assert "authentication" in str(show(gh, qid)), show(gh, qid)
 
 
+def test_ipv6_next_hops(gatehouse, tls_files, sinks, dns_server):
+    # A literal [::1] next hop, and an MX whose host has only an AAAA record.
+    v6 = sinks(host="::1")
+    dns = dns_server({"six.test": {"MX": [(10, "mx.six.test")]}, "mx.six.test": {"AAAA": ["::1"]}})
+    gh = gateway(gatehouse, [route_hosts(["example.org"], [f"[::1]:{v6.port}"]), route_mx(["six.test"], v6.port)],
+                 tls_files=tls_files, dns=dns.address)
+    send(gh, "alice@example.test", ["bob@example.org"])
+    send(gh, "alice@example.test", ["carol@six.test"])
+    wait_until(lambda: {r for t in v6.transactions for r in t.rcpt_tos} >= {"bob@example.org", "carol@six.test"}, 30,
+               "both messages at the IPv6 sink")
+    assert all(t.peer[0] == "::1" for t in v6.transactions)
+
+
 def test_routes_first_match_wins_and_subdomains(gatehouse, tls_files, sinks):
     exact, sub, default = sinks(), sinks(), sinks()
     gh = gateway(gatehouse, [
