@@ -39,13 +39,14 @@ public final class QueueManager: Sendable {
         (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.resolverFactory = resolverFactory
         let resolver = try resolverFactory(configuration.delivery.dns, group)
-        let context = try QueueManager.makeContext(configuration, group: group, resolver: resolver)
+        let context = try QueueManager.makeContext(configuration, group: group, resolver: resolver, log: log)
         let wake = wakeContinuation
         scheduler = Scheduler(spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
                               context: context, threadPool: threadPool, log: log, wake: { wake.yield() })
     }
 
-    static func makeContext(_ configuration: NodeConfiguration, group: any EventLoopGroup, resolver: any DeliveryResolver) throws -> DeliveryContext {
+    static func makeContext(_ configuration: NodeConfiguration, group: any EventLoopGroup, resolver: any DeliveryResolver,
+                            log: any LogSink) throws -> DeliveryContext {
         var unverified = TLSConfiguration.makeClientConfiguration()
         unverified.certificateVerification = .none
         var verified: [String: NIOSSLContext] = [:]
@@ -60,7 +61,7 @@ public final class QueueManager: Sendable {
         return DeliveryContext(
             group: group, planner: NextHopPlanner(resolver: resolver), hostname: configuration.hostname,
             timeouts: configuration.delivery.timeouts, tlsUnverified: try NIOSSLContext(configuration: unverified),
-            tlsVerified: verified, eightBitDowngrade: Bounces.downgrade)
+            tlsVerified: verified, eightBitDowngrade: Bounces.downgrade, log: log)
     }
 
     /// Starts scanning and delivering.
@@ -92,9 +93,10 @@ public final class QueueManager: Sendable {
     public func apply(_ configuration: NodeConfiguration, group: any EventLoopGroup) async throws {
         var context = await scheduler.context
         if await scheduler.configuration.delivery.dns != configuration.delivery.dns {
-            context = try QueueManager.makeContext(configuration, group: group, resolver: resolverFactory(configuration.delivery.dns, group))
+            context = try QueueManager.makeContext(configuration, group: group, resolver: resolverFactory(configuration.delivery.dns, group),
+                                                   log: context.log)
         } else {
-            context = try QueueManager.makeContext(configuration, group: group, resolver: context.planner.resolver)
+            context = try QueueManager.makeContext(configuration, group: group, resolver: context.planner.resolver, log: context.log)
         }
         await scheduler.apply(configuration, context: context)
         wake()

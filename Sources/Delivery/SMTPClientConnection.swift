@@ -136,6 +136,12 @@ final class SMTPClientConnection: Sendable {
         return reply
     }
 
+    /// Bytes that followed the 220 to STARTTLS in plain text and were dropped (response injection).
+    func plainTextDiscardedAfterSTARTTLS() async -> Int {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { handler.discardedAfterSTARTTLS }.get()) ?? 0
+    }
+
     /// Sends QUIT (best effort) and closes.
     func quit() async {
         try? await send("QUIT\r\n")
@@ -163,6 +169,8 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
     private var tlsSwitch: (NIOSSLContext, String?)?
     private var handshake: EventLoopPromise<Void>?
     private var handshakeDone = false
+    /// Plain text that followed the 220 to STARTTLS and was dropped.
+    private(set) var discardedAfterSTARTTLS = 0
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -189,6 +197,7 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
                 tlsSwitch = nil
                 if reply.code == 220 {
                     // Whatever followed the 220 came in plain text: drop it before TLS starts.
+                    discardedAfterSTARTTLS += buffer.readableBytes
                     buffer.clear()
                     parser = SMTPReplyParser()
                     do {

@@ -32,6 +32,8 @@ struct DeliveryContext: Sendable {
     var tlsVerified: [String: NIOSSLContext]
     /// RFC 6152 downgrade: nil when the content cannot be made 7-bit.
     var eightBitDowngrade: @Sendable ([UInt8]) -> [UInt8]?
+    /// For warnings about next hops (response injection).
+    var log: any LogSink
 }
 
 /// A message (or part of its recipients) to deliver to one destination.
@@ -197,6 +199,10 @@ final class SMTPDestinationSession {
                                        retryPlainText: false)
                     }
                 } else {
+                    let injected = await connection.plainTextDiscardedAfterSTARTTLS()
+                    if injected > 0 {
+                        context.log.record(LogRecord(program: "smtp", text: "warning: \(hop): \(injected) bytes of plain text after the 220 to STARTTLS discarded (possible response injection)"))
+                    }
                     caps = try await hello(connection, hop: hop)
                     guard let tlsCaps = caps else {
                         await connection.quit()

@@ -140,6 +140,73 @@ def test_ipv6_next_hops(gatehouse, tls_files, sinks, dns_server):
     assert all(t.peer[0] == "::1" for t in v6.transactions)
 
 
+class InjectingHop:
+    """A next hop that answers STARTTLS with "220" followed, in the same packet, by plain-text
+    replies meant to be read as if they came over TLS (response injection, CVE-2011-0411 style).
+    After the handshake it is a plain, correct SMTP server; `lines` is what it was sent."""
+
+    def __init__(self, cert_dir):
+        import socket
+        import ssl
+        import threading
+        from sink import make_self_signed
+        cert, key = make_self_signed(cert_dir)
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.lines: list[str] = []
+        self.delivered = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        conn.settimeout(20)
+        f = conn.makefile("rb")
+
+        def line():
+            text = f.readline().decode(errors="replace").rstrip("\r\n")
+            self.lines.append(text)
+            return text
+        conn.sendall(b"220 hostile.test ESMTP\r\n")
+        line()
+        conn.sendall(b"250-hostile.test\r\n250 STARTTLS\r\n")
+        assert line().upper() == "STARTTLS"
+        conn.sendall(b"220 2.0.0 go ahead\r\n250-injected.test\r\n250 AUTH PLAIN\r\n")
+        tls = self.tls.wrap_socket(conn, server_side=True)
+        f = tls.makefile("rb")
+        replies = {"EHLO": b"250-hostile.test\r\n250 8BITMIME\r\n", "MAIL": b"250 2.1.0 ok\r\n", "RCPT": b"250 2.1.5 ok\r\n",
+                   "DATA": b"354 go\r\n", "QUIT": b"221 bye\r\n", "RSET": b"250 ok\r\n", "NOOP": b"250 ok\r\n"}
+        while True:
+            text = line()
+            if not text:
+                break
+            verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
+            tls.sendall(replies.get(verb, b"502 5.5.2 what\r\n"))
+            if verb == "DATA":
+                while line() != ".":
+                    pass
+                tls.sendall(b"250 2.0.0 accepted\r\n")
+                self.delivered.set()
+            if verb == "QUIT":
+                break
+        tls.close()
+
+
+def test_replies_injected_after_starttls_are_discarded(gatehouse, tls_files, tmp_path):
+    hop = InjectingHop(tmp_path)
+    gh = gateway(gatehouse, [route_hosts(["example.org"], [f"127.0.0.1:{hop.port}"], tls="required")], tls_files=tls_files)
+    qid = send(gh, "alice@example.test", ["bob@example.org"])
+    assert hop.delivered.wait(30), hop.lines
+    wait_gone(gh, qid)
+    verbs = [l.split(" ", 1)[0].split(":", 1)[0].upper() for l in hop.lines if l]
+    assert "AUTH" not in verbs, hop.lines
+    assert verbs.count("EHLO") == 2, hop.lines          # the injected "250" was not taken as the EHLO reply
+    wait_until(lambda: "bytes of plain text after the 220 to STARTTLS discarded" in gh.log_text(), 10, "the warning in the log")
+
+
 def test_routes_first_match_wins_and_subdomains(gatehouse, tls_files, sinks):
     exact, sub, default = sinks(), sinks(), sinks()
     gh = gateway(gatehouse, [
