@@ -1,4 +1,5 @@
 import Glibc
+import MIME
 import Testing
 @testable import SpamBayes
 
