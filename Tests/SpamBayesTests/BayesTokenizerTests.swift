@@ -61,7 +61,8 @@ import MIME
             "reply-to:domain:elsewhere.example", "reply-to:differs",
             "return-path:domain:lists.example.net",
             "to:count:3-5", "cc:none",
-            "message-id:domain:mailer.example",
+            "message-id:domain:mailer.example", "message-id:shape:a+",
+            "date:zone:+0000",
             "x-mailer:microsoft outlook express",
             "received:count:1", "received:mail.sender.example.org", "received:example.org",
             "received:ip:192.0.2", "received:ip:192.0",
@@ -76,6 +77,19 @@ import MIME
         #expect(!t.contains("received:mx.example.com"))
         // Header words are prefixed, so the body's "hello" and a Subject "hello" differ.
         #expect(!t.contains("subject:hello"))
+    }
+
+    @Test func dateZoneAndMessageIDShape() {
+        #expect(BayesTokenizer.zone(of: "Mon, 1 Jan 2024 10:00:00 +0200") == "+0200")
+        #expect(BayesTokenizer.zone(of: "Mon, 1 Jan 2024 10:00:00 -0700 (PDT)") == "-0700")
+        #expect(BayesTokenizer.zone(of: " Tue, 2 Jul 2002 3:04:05 EST ") == "EST")
+        #expect(BayesTokenizer.zone(of: "Tue, 2 Jul 2002 3:04:05") == "none")
+        #expect(BayesTokenizer.zone(of: "") == "none")
+        #expect(BayesTokenizer.shape("3F2504E0-4F89.JavaMail") == "9A9+A9-9A9+.Aa+Aa+")
+        #expect(BayesTokenizer.shape("") == "")
+        #expect(BayesTokenizer.shape(Substring(String(repeating: "a1", count: 100))).count == 40)
+        let t = tokens("Message-ID: <20020701.ab12@host.example>\nDate: Mon, 1 Jul 2002 10:00:00 GMT\n\nhi\n", features: .default).tokens
+        #expect(t.contains("message-id:shape:9+.a+9+") && t.contains("date:zone:GMT"))
     }
 
     @Test func defaultFeatures() {
