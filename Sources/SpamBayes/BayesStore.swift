@@ -224,8 +224,9 @@ extension BayesStore {
     /// holding an exclusive lock on "<path>.lock" throughout, so that concurrent writers (other
     /// processes or threads) take turns. Blocks while another writer holds the lock.
     ///
-    /// - Throws: `BayesStoreError` if the file cannot be read or written, or is damaged (it is then
-    ///   left as it was, for the administrator).
+    /// - Throws: `BayesStoreError` if the file cannot be read or written, is damaged, or was made
+    ///   by another tokenizer version (`.tokenizerVersion`); the file is then left as it was, for
+    ///   the administrator.
     public func update<T>(_ change: (inout TokenDatabase) -> T) throws(BayesStoreError) -> T {
         try makeDirectory()
         let lockPath = path + ".lock"
@@ -236,6 +237,10 @@ extension BayesStore {
             guard errno == EINTR else { throw .io(operation: "flock", path: lockPath, errno: errno) }
         }
         var database = try load() ?? TokenDatabase(limits: limits)
+        // Counts of another tokenizer would mix with this one's: retrain into a new file instead.
+        guard database.tokenizerVersion == BayesTokenizer.version else {
+            throw .tokenizerVersion(stored: database.tokenizerVersion, current: BayesTokenizer.version)
+        }
         let result = change(&database)
         try save(database)
         return result

@@ -116,6 +116,21 @@ import Testing
         rmdir(dir)
     }
 
+    @Test func writersRefuseAnotherTokenizersCounts() throws {
+        let dir = temporaryDirectory()
+        let store = BayesStore(path: dir + "/tokens.db")
+        try store.save(TokenDatabase(tokenizerVersion: BayesTokenizer.version + 1))
+        let before = readFile(store.path)
+        let raw = message(1)
+        #expect(throws: BayesStoreError.tokenizerVersion(stored: BayesTokenizer.version + 1, current: BayesTokenizer.version)) {
+            try store.learn(MIMEParser().parse(raw), raw: raw, as: .spam)
+        }
+        #expect(readFile(store.path) == before)
+        unlink(store.path)
+        unlink(store.path + ".lock")
+        rmdir(dir)
+    }
+
     @Test func concurrentWritersLoseNothing() async throws {
         let dir = temporaryDirectory()
         let store = BayesStore(path: dir + "/tokens.db")
