@@ -101,6 +101,10 @@ struct SpamCommand: ParsableCommand {
         @OptionGroup var databaseOptions: DatabaseOptions
         @Option(name: .long, help: "Prune tokens seen once and unused for this many days (0: no pruning).") var pruneDays = 0
 
+        func validate() throws {
+            guard pruneDays >= 0 else { throw ValidationError("--prune-days must be 0 or more") }
+        }
+
         func run() throws {
             let folders = [(BayesClass.spam, try SpamCommand.messages(in: spam)), (.ham, try SpamCommand.messages(in: ham))]
             let tokenizer = BayesTokenizer()
@@ -120,7 +124,7 @@ struct SpamCommand: ParsableCommand {
                         }
                     }
                 }
-                if pruneDays > 0 { database.prune(olderThan: today > UInt32(pruneDays) ? today - UInt32(pruneDays) : 0) }
+                if pruneDays > 0 { database.prune(olderThan: today - min(today, UInt32(clamping: pruneDays))) }
                 return database
             }
             for kind in [BayesClass.spam, .ham] {
