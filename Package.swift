@@ -13,6 +13,7 @@
 //   Policy          policy groups and rules, evaluated per recipient with a decision trace (pure)
 //   Scanning        runs the engines over a message and gathers their findings for the policy
 //   SpamRules       spam rule packs (ours and SpamAssassin's subset) and their matcher
+//   SpamBayes       Bayesian classifier (tokenizer, token database, Robinson–Fisher) and rules + Bayes
 //   AntiVirus       ClamAV clamd client (INSTREAM)
 //   MailAuth        SPF, DKIM, DMARC, ARC verification; Authentication-Results
 //   Bounce          RFC 3464 delivery status notifications (pure)
@@ -92,6 +93,8 @@ let package = Package(
         .target(name: "PCRE2", dependencies: ["CPCRE2"], swiftSettings: strict),
         .target(name: "SpamRules", dependencies: ["MIME", "PCRE2"],
                 resources: [.embedInCode("rules/default.rules")], swiftSettings: strict),
+        // Bayesian classifier (pure, but for its database file) and the full engine: rules + Bayes.
+        .target(name: "SpamBayes", dependencies: ["MIME", "SpamRules"], swiftSettings: strict),
         // Policy groups, rules, conditions and actions; evaluation with a decision trace (pure).
         .target(name: "Policy", dependencies: ["GatehouseCore", "PCRE2"], swiftSettings: strict),
         // Runs the engines over a message and gathers their findings for the policy.
@@ -174,7 +177,8 @@ let package = Package(
         .executableTarget(
             name: "gatehouse",
             dependencies: [
-                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery", "Policy", "Scanning", "SpamRules", "AntiVirus", "Quarantine",
+                "Node", "Configuration", "Spool", "GatehouseCore", "Delivery", "Policy", "Scanning", "SpamRules", "SpamBayes", "AntiVirus",
+                "Quarantine", "MIME",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -193,6 +197,7 @@ let package = Package(
         .executableTarget(name: "RulesFuzzer", dependencies: ["FuzzDriver", "SpamRules"], path: "Fuzz/RulesFuzzer", swiftSettings: strict),
         .executableTarget(name: "MailAuthFuzzer", dependencies: ["FuzzDriver", "MailAuth"], path: "Fuzz/MailAuthFuzzer", swiftSettings: strict),
         .executableTarget(name: "MIMEFuzzer", dependencies: ["FuzzDriver", "MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
+        .executableTarget(name: "BayesFuzzer", dependencies: ["FuzzDriver", "SpamBayes"], path: "Fuzz/BayesFuzzer", swiftSettings: strict),
         // Rule matching throughput, PCRE2 JIT against the alternatives (docs/performance.md).
         .executableTarget(name: "rules-bench", dependencies: ["SpamRules", "PCRE2", "MIME"], path: "scripts/rules-bench", swiftSettings: strict),
         // Dumps the MIME engine's view of messages as JSON (bench/mime-bench.sh, scripts/mime-differential.py).
@@ -242,6 +247,11 @@ let package = Package(
             name: "SpamRulesTests",
             dependencies: ["SpamRules", "PCRE2", "MIME", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "SpamBayesTests",
+            dependencies: ["SpamBayes", "SpamRules", "MIME", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Fixtures"]  // read by path
         ),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "GatehouseCore"]),
         .testTarget(

@@ -7,7 +7,8 @@ struct Gatehouse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatehouse",
         abstract: "Gatehouse, an email security gateway.",
-        subcommands: [Serve.self, UserCommand.self, QueueCommand.self, QuarantineCommand.self, ConfigCommand.self, PolicyCommand.self])
+        subcommands: [Serve.self, UserCommand.self, QueueCommand.self, QuarantineCommand.self, ConfigCommand.self, PolicyCommand.self,
+                      SpamCommand.self])
 }
 
 /// Options shared by commands that use the data directory.
