@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "Scanning",
             dependencies: [
-                "GatehouseCore", "MIME", "SpamRules", "Policy", "AntiVirus",
+                "GatehouseCore", "MIME", "SpamRules", "SpamBayes", "Policy", "AntiVirus",
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: strict
@@ -159,7 +159,7 @@ let package = Package(
             name: "Node",
             dependencies: [
                 "GatehouseCore", "SMTPProtocol", "Spool", "Configuration", "Delivery", "CCrypt", "Policy", "Scanning", "Quarantine",
-                "AntiVirus", "MailAuth",
+                "AntiVirus", "MailAuth", "SpamBayes",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -21,6 +21,8 @@ public struct ScanningConfiguration: Hashable, Sendable {
     public var spamThreshold = 5.0
     /// Rule files read after the built-in pack: our format or SpamAssassin's `.cf` subset.
     public var ruleFiles: [String] = []
+    /// Whether the Bayesian classifier trained into `DATA/bayes/tokens.db` adds to the score.
+    public var bayes = true
     /// X-Spam-Status / X-Spam-Score on delivered mail.
     public var spamHeaders = true
     /// clamd's address (`host:port` or a unix socket path); no anti-virus scan when nil.

@@ -225,7 +225,8 @@ public enum YAMLConfigurationReader {
         try m.allow(["spam", "antivirus", "authentication", "dnsbl", "uribl", "dkim", "quarantine", "notifications"])
         var s = ScanningConfiguration()
         if let spam = try m.mapping("spam") {
-            try spam.allow(["threshold", "rules", "headers"])
+            try spam.allow(["threshold", "rules", "headers", "bayes"])
+            s.bayes = try spam.bool("bayes") ?? true
             if let value = spam.value("threshold") {
                 guard let t = value.float ?? value.int.map(Double.init), t > 0, t < 1_000 else {
                     throw ConfigurationError(key: spam.key("threshold"), "must be a number between 0 and 1000")

@@ -19,6 +19,7 @@ import AntiVirus
 import MailAuth
 public import Quarantine
 import Scanning
+import SpamBayes
 import Spool
 import Synchronization
 
@@ -34,6 +35,8 @@ public final class GatehouseNode: Sendable {
     /// Messages held by the policy.
     public let quarantine: QuarantineStore
     private let senderRates = SenderRates()
+    /// The Bayesian classifier's database, reloaded when it changes.
+    private let bayes: BayesHolder
 
     final class BoundListener: Sendable {
         let key: String
@@ -62,6 +65,8 @@ public final class GatehouseNode: Sendable {
         do { quarantine = try QuarantineStore(directory: dataDirectory + "/quarantine") } catch {
             throw ConfigurationFailure("cannot open the quarantine: \(error)")
         }
+        bayes = BayesHolder(path: BayesStore.path(inDataDirectory: dataDirectory))
+        bayes.refresh(log: log)
         let pool = NIOThreadPool(numberOfThreads: 32)
         pool.start()
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -77,6 +82,7 @@ public final class GatehouseNode: Sendable {
         try await apply(store.configuration, initial: true)
         scheduleSpaceCheck()
         scheduleQuarantineSweep()
+        scheduleBayesReload()
         queueManager.start()
     }
 
@@ -189,7 +195,9 @@ public final class GatehouseNode: Sendable {
             antiVirus = ClamdClient(configuration: settings, eventLoopGroup: group)
         }
         let scanner: MessageScanner
-        do { scanner = try MessageScanner(ruleFiles: scanning.ruleFiles, spamThreshold: scanning.spamThreshold, antiVirus: antiVirus) } catch {
+        do {
+            scanner = try MessageScanner(ruleFiles: scanning.ruleFiles, spamThreshold: scanning.spamThreshold, antiVirus: antiVirus)
+        } catch {
             throw ConfigurationFailure("scanning.spam.rules: \(error)")
         }
         var templates: [String: String] = [:]
@@ -245,7 +253,17 @@ public final class GatehouseNode: Sendable {
         }
         return MessageDecider(node: configuration, scanner: scanner, composer: composer, quarantine: quarantine, spool: services.spool,
                               threadPool: services.threadPool, log: services.log, senderRates: senderRates, authenticator: authenticator,
-                              dnsLists: lists, signers: signers)
+                              dnsLists: lists, signers: signers, bayes: scanning.bayes ? bayes : nil)
+    }
+
+    /// Every 30 seconds: has the Bayes database changed (training, feedback)? Reload it.
+    private func scheduleBayesReload() {
+        let bayes = self.bayes
+        let log = services.log
+        let pool = services.threadPool
+        group.next().scheduleRepeatedTask(initialDelay: .seconds(30), delay: .seconds(30)) { _ in
+            pool.submit { _ in bayes.refresh(log: log) }
+        }
     }
 
     /// Now and then: remove expired quarantine entries.

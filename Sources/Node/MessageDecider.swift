@@ -22,6 +22,7 @@ import NIOPosix
 import Policy
 import Quarantine
 import Scanning
+import SpamBayes
 import Spool
 import Synchronization
 
@@ -43,6 +44,8 @@ final class MessageDecider: Sendable {
     let policyHandlesScanFailure: Bool
     /// DKIM keys for `dkim_sign`, by `selector._domainkey.domain`.
     let signers: [String: DKIMSigner]
+    /// The current Bayes database; nil when `scanning.spam.bayes` is off.
+    let bayes: BayesHolder?
 
     /// What the session answers.
     enum Outcome: Sendable {
@@ -54,7 +57,8 @@ final class MessageDecider: Sendable {
 
     init(node: NodeConfiguration, scanner: MessageScanner, composer: NotificationComposer, quarantine: QuarantineStore, spool: Spool,
          threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates, authenticator: MailAuthenticator?,
-         dnsLists: DNSLists?, signers: [String: DKIMSigner]) {
+         dnsLists: DNSLists?, signers: [String: DKIMSigner], bayes: BayesHolder?) {
+        self.bayes = bayes
         self.signers = signers
         self.authenticator = authenticator
         self.dnsLists = dnsLists
@@ -88,6 +92,8 @@ final class MessageDecider: Sendable {
             sender: envelope.sender, recipients: envelope.recipients.map(\.address), listener: envelope.listener, listenerRole: role,
             internalDomains: node.internalDomains, clientAddress: client, clientName: clientName, authenticatedUser: envelope.authenticatedUser,
             hour: Int(parts.tm_hour), weekday: parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
+        var scanner = self.scanner
+        scanner.bayes = bayes?.current
         var (scanned, message) = await scanner.scanMessage(raw, context: context)
         scanned.senderRate = senderRates.record(envelope.sender, at: now)
         if let dnsLists {
@@ -224,6 +230,36 @@ final class SenderRates: Sendable {
             let elapsed = Double(now % 3_600) / 3_600
             return s.current[key]! + Int((Double(s.previous[key] ?? 0) * (1 - elapsed)).rounded())
         }
+    }
+}
+
+/// The Bayes database of the node, loaded again when its file changes (`gatehouse spam train`,
+/// `gatehouse quarantine release --not-spam`, `delete --spam`).
+final class BayesHolder: Sendable {
+    let path: String
+    private let state = Mutex<(filter: BayesFilter?, modified: Int64?)>((nil, nil))
+
+    init(path: String) {
+        self.path = path
+    }
+
+    var current: BayesFilter? { state.withLock { $0.filter } }
+
+    /// Reloads when the file's modification time changed. Blocking: call off the event loop.
+    func refresh(log: any LogSink) {
+        var info = stat()
+        let modified: Int64? = stat(path, &info) == 0 ? Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec) : nil
+        guard modified != state.withLock({ $0.modified }) else { return }
+        var filter: BayesFilter?
+        do {
+            filter = try BayesFilter.load(path: path)
+            if let filter {
+                log.record(LogRecord(program: "spam", text: "Bayes database \(path) loaded: \(filter.isReady ? "ready" : "not trained enough yet, no Bayes score")"))
+            }
+        } catch {
+            log.record(LogRecord(program: "spam", text: "warning: Bayes database \(path): \(error); scanning without Bayes"))
+        }
+        state.withLock { $0 = (filter, modified) }
     }
 }
 

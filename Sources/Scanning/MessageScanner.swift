@@ -7,6 +7,7 @@ public import AntiVirus
 public import GatehouseCore
 public import MIME
 public import Policy
+public import SpamBayes
 public import SpamRules
 
 /// The envelope and connection facts the engines cannot see in the message.
@@ -64,10 +65,13 @@ public struct MessageScanner: Sendable {
     /// Score at or above which a message is spam.
     public var spamThreshold: Double
     let antiVirus: (any AntiVirusScanner)?
+    /// The trained Bayesian classifier; nil until one is trained (`gatehouse spam train`). The
+    /// node swaps in a newer one when administrators' feedback changes the database.
+    public var bayes: BayesFilter?
 
     /// The built-in pack plus `ruleFiles` (ours, or SpamAssassin's `.cf` subset for files ending in
     /// `.cf`, whose unsupported rules are skipped as SpamAssassin's own tools would warn).
-    public init(ruleFiles: [String], spamThreshold: Double, antiVirus: (any AntiVirusScanner)?) throws(ScannerSetupError) {
+    public init(ruleFiles: [String], spamThreshold: Double, antiVirus: (any AntiVirusScanner)?, bayes: BayesFilter? = nil) throws(ScannerSetupError) {
         var set: RuleSet
         do { set = try DefaultRules.ruleSet() } catch { throw .rules(file: "default.rules", "\(error)") }
         var assassin = SpamAssassinReader()
@@ -85,11 +89,12 @@ public struct MessageScanner: Sendable {
         if hasAssassin { set.merge(assassin.finish().rules) }
         let matcher: RuleMatcher
         do { matcher = try RuleMatcher(set, mode: hasAssassin ? .lenient : .strict) } catch { throw .rules(file: ruleFiles.joined(separator: ", "), "\(error)") }
-        self.init(rules: matcher, spamThreshold: spamThreshold, antiVirus: antiVirus)
+        self.init(rules: matcher, spamThreshold: spamThreshold, antiVirus: antiVirus, bayes: bayes)
     }
 
 
-    public init(rules: RuleMatcher, spamThreshold: Double = 5, antiVirus: (any AntiVirusScanner)? = nil) {
+    public init(rules: RuleMatcher, spamThreshold: Double = 5, antiVirus: (any AntiVirusScanner)? = nil, bayes: BayesFilter? = nil) {
+        self.bayes = bayes
         parser = MIMEParser()
         self.rules = rules
         self.spamThreshold = spamThreshold
@@ -105,6 +110,8 @@ public struct MessageScanner: Sendable {
     public func scanMessage(_ raw: [UInt8], context: ScanContext) async -> (facts: PolicyFacts, message: MIMEMessage) {
         let message = parser.parse(raw)
         let spam = rules.scan(message, raw: raw)
+        // The classifier's bucket (BAYES_00 … BAYES_999) adds to the rule score, as in SpamAssassin.
+        let bayes = self.bayes?.score(message)
         var virus = VirusFacts.notScanned
         if let antiVirus {
             switch await antiVirus.scan(raw) {
@@ -130,7 +137,8 @@ public struct MessageScanner: Sendable {
             directions: context.recipients.map(context.direction(of:)), clientAddress: context.clientAddress,
             clientName: context.clientName, authenticatedUser: context.authenticatedUser, size: raw.count, headers: headers,
             subject: message.subject ?? "", bodyText: message.bodyText, attachments: attachments, defects: defects,
-            spamScore: spam.score, spamThreshold: spamThreshold, spamHits: spam.hits.map { (name: $0.name, score: $0.score) },
+            spamScore: spam.score + (bayes?.bucket.score ?? 0), spamThreshold: spamThreshold,
+            spamHits: spam.hits.map { (name: $0.name, score: $0.score) } + (bayes.map { [(name: $0.bucket.name, score: $0.bucket.score)] } ?? []),
             virus: virus, hour: context.hour, weekday: context.weekday)
         return (facts, message)
     }

@@ -4,7 +4,9 @@
 
 import ArgumentParser
 import Foundation
+import MIME
 import Quarantine
+import SpamBayes
 import Spool
 
 struct QuarantineCommand: ParsableCommand {
@@ -113,6 +115,7 @@ struct QuarantineCommand: ParsableCommand {
             abstract: "Deliver a quarantined message to its recipients (all still held, or those given), once.")
         @Argument(help: "Quarantine id.") var id: String
         @Option(name: .long, help: "Release to this recipient only (repeat for more).") var to: [String] = []
+        @Flag(name: .long, help: "It was not spam: teach the Bayesian classifier this message is ham.") var notSpam = false
         @Flag(name: .long, help: "Print JSON.") var json = false
         @OptionGroup var dataOptions: DataOptions
 
@@ -121,6 +124,7 @@ struct QuarantineCommand: ParsableCommand {
             let spool = try Spool(directory: dataOptions.data + "/queue")
             do {
                 let done = try store.release(id, to: to.isEmpty ? nil : to, spool: spool, hostname: systemHostname())
+                if notSpam { try QuarantineCommand.learn(id, as: .ham, store: store, data: dataOptions.data) }
                 if json { return try QuarantineCommand.printJSON(Dispatched(id: id, queueId: done.queueID, recipients: done.recipients)) }
                 print("\(id): released to \(done.recipients.map { "<\($0)>" }.joined(separator: ", ")) as \(done.queueID)")
             } catch {
@@ -154,9 +158,22 @@ struct QuarantineCommand: ParsableCommand {
         }
     }
 
+    /// Administrators' feedback to the Bayesian classifier of this node (DATA/bayes/tokens.db).
+    static func learn(_ id: String, as kind: BayesClass, store: QuarantineStore, data: String) throws {
+        let raw = try store.content(id)
+        let bayes = BayesStore(path: BayesStore.path(inDataDirectory: data))
+        do {
+            try bayes.learn(MIMEParser().parse(raw), raw: raw, as: kind)
+        } catch {
+            fail("quarantine: learning \(id) as \(kind): \(error)")
+        }
+        print("\(id): learned as \(kind) (the gateway picks the change up within a minute)")
+    }
+
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove quarantined messages for good.")
         @Argument(help: "Quarantine ids.") var ids: [String]
+        @Flag(name: .long, help: "They were spam: teach the Bayesian classifier before deleting.") var spam = false
         @OptionGroup var dataOptions: DataOptions
 
         func run() throws {
@@ -164,6 +181,7 @@ struct QuarantineCommand: ParsableCommand {
             var failed = false
             for id in ids {
                 do {
+                    if spam { try QuarantineCommand.learn(id, as: .spam, store: store, data: dataOptions.data) }
                     try store.delete(id)
                     print("\(id): deleted")
                 } catch {
