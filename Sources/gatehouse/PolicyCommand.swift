@@ -13,6 +13,7 @@ import GatehouseCore
 import NIOPosix
 import Policy
 import Scanning
+import SpamBayes
 import SpamRules
 
 struct PolicyCommand: AsyncParsableCommand {
@@ -25,6 +26,8 @@ struct PolicyCommand: AsyncParsableCommand {
         var config: String?
         @Option(name: .long, help: "Scan with this clamd: HOST:PORT or a unix socket path.")
         var clamd: String?
+        @Option(name: .long, help: "Data directory whose trained Bayes database (bayes/tokens.db) adds to the spam score.")
+        var data: String?
 
         func load() throws -> (NodeConfiguration, MessageScanner) {
             let node: NodeConfiguration
@@ -44,7 +47,21 @@ struct PolicyCommand: AsyncParsableCommand {
                 }
                 antiVirus = ClamdClient(configuration: ClamdConfiguration(endpoint: endpoint), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
             }
-            return (node, MessageScanner(rules: try DefaultRules.matcher(), antiVirus: antiVirus))
+            var bayes: BayesFilter?
+            if let data {
+                do { bayes = try BayesFilter.load(path: BayesStore.path(inDataDirectory: data)) } catch {
+                    printError("--data: \(error)\n")
+                    throw ExitCode(2)
+                }
+            }
+            let scanning = node.scanning
+            do {
+                return (node, try MessageScanner(ruleFiles: scanning.ruleFiles, spamThreshold: scanning.spamThreshold, antiVirus: antiVirus,
+                                                 bayes: bayes))
+            } catch {
+                printError("\(error)\n")
+                throw ExitCode(2)
+            }
         }
     }
 
