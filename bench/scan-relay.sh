@@ -19,7 +19,7 @@
 #
 # Environment: QUICK=1, REPEAT (default 3; 1 with QUICK), COUNT (messages per run; 20000, 2000 with
 #   QUICK), SIZES (default "10240"), SESSIONS (default 20), SCRATCH (swift scratch path, default .build),
-#   JOBS (swift build -j), SHARED (default ../shared/bench), GH_PORT/PF_PORT/PFR_PORT/SINK_PORT
+#   JOBS (swift build -j), NO_BUILD=1 (use the binary already in SCRATCH), SHARED (default ../shared/bench), GH_PORT/PF_PORT/PFR_PORT/SINK_PORT
 #   (2525/2527/2529/2626), KEEP_LOG=1 (copy the Gatehouse log to bench/results/tmp/).
 # Raw rows: bench/results/scan-relay.tsv. Everything started here is stopped here by PID.
 set -euo pipefail
@@ -43,7 +43,9 @@ done
 
 "$SHARED/postfix-relay.sh" install >/dev/null
 "$SHARED/rspamd-milter.sh" install >/dev/null
-swift build -c release ${JOBS:+-j "$JOBS"} --product gatehouse --scratch-path "$SCRATCH" >/dev/null
+if [[ -z "${NO_BUILD:-}" ]]; then
+    swift build -c release ${JOBS:+-j "$JOBS"} --product gatehouse --scratch-path "$SCRATCH" >/dev/null
+fi
 BIN=$SCRATCH/release/gatehouse
 
 PF=(env PF_LISTEN=127.0.0.1:$PF_PORT PF_NEXTHOP=127.0.0.1:$SINK_PORT "$SHARED/postfix-relay.sh")
@@ -69,14 +71,17 @@ GH=$!
 "${RS[@]}" start >/dev/null
 "${PFR[@]}" start >/dev/null
 for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$GH_PORT") 2>/dev/null && break
+    # a polite probe (greeting read, QUIT sent) so that it leaves no warning in the log
+    if (exec 3<>"/dev/tcp/127.0.0.1/$GH_PORT" && read -r -t 5 _ <&3 && printf 'QUIT\r\n' >&3 && read -r -t 5 _ <&3) 2>/dev/null; then
+        break
+    fi
     kill -0 "$GH" 2>/dev/null || { cat "$DATA/log" >&2; echo "scan-relay: gatehouse exited" >&2; exit 1; }
     sleep 0.2
 done
 
 SIZE_ARGS=(); for z in "${SIZE_LIST[@]}"; do SIZE_ARGS+=(--size "$z"); done
 echo "== end-to-end relay with scanning, $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== gatehouse $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo '+uncommitted'), rspamd $(rspamd --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1), postfix $(postconf -d -h mail_version 2>/dev/null)"
+echo "== gatehouse binary $BIN (built $(date -u -r "$BIN" +%FT%TZ)) at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes'), rspamd $(rspamd --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1), postfix $(postconf -d -h mail_version 2>/dev/null)"
 "$SHARED/smtp-bench.py" --target gatehouse=127.0.0.1:$GH_PORT --target postfix=127.0.0.1:$PF_PORT \
     --target postfix+rspamd=127.0.0.1:$PFR_PORT --target wire=sink \
     --sink 127.0.0.1:$SINK_PORT "${SIZE_ARGS[@]}" --sessions "$SESSIONS" --count "$COUNT" \
@@ -87,16 +92,21 @@ echo "== gatehouse $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sourc
     --out "$OUT/scan-relay.tsv"
 
 LOG=$DATA/log
-echo "== checks (Gatehouse deferred/bounced, quarantined, warnings should all be 0)"
+echo "== checks (every message delivered; deferred/bounced, quarantined and warnings should be 0)"
 echo "gatehouse policy verdicts: $(grep -c 'verdict=' "$LOG" || true) ($(grep -o 'verdict=[a-z]*' "$LOG" | sort | uniq -c | tr -s ' \n' ' '))"
-echo "gatehouse deferred/bounced: $(grep -cE 'status=(deferred|bounced)' "$LOG" || true)"
+echo "gatehouse delivered: $(grep -c 'status=sent' "$LOG" || true), deferred/bounced: $(grep -cE 'status=(deferred|bounced)' "$LOG" || true)"
 echo "gatehouse quarantined: $(find "$DATA/quarantine" -type f -name '*.eml' 2>/dev/null | wc -l) files in $DATA/quarantine ($(find "$DATA/quarantine" -type f 2>/dev/null | wc -l) files in all)"
 echo "gatehouse warning/error lines: $(grep -ciE 'warning|error|fatal|panic' "$LOG" || true)"
 grep -iE 'warning|error|fatal|panic' "$LOG" | head -5 || true
 echo "gatehouse sample policy lines:"; grep -m 3 'gatehouse/policy' "$LOG" || true
 echo "rspamd: $("${RS[@]}" stats 2>/dev/null || echo 'stats unavailable')"
-echo "rspamd warnings in its log: $(grep -ciE 'warn|error|crit' /tmp/rsbench-11332/log/rspamd.log 2>/dev/null || echo 0)"
-echo "postfix+rspamd milter problems in maillog: $(grep -ciE 'milter.*(error|timeout|reject)|warning' /tmp/pfbench-$PFR_PORT/maillog 2>/dev/null || echo 0)"
+RSLOG=/tmp/rsbench-11332/log/rspamd.log
+echo "rspamd warning/error lines in its log: $(grep -ciE 'warn|error|crit' "$RSLOG" 2>/dev/null || true)"
+grep -iE 'warn|error|crit' "$RSLOG" 2>/dev/null | cut -c1-200 | sort -u -k4 | head -5 || true
+for d in /tmp/pfbench-$PF_PORT /tmp/pfbench-$PFR_PORT; do
+    echo "postfix warnings in $d/maillog: $(grep -ciE 'warning|fatal|panic' "$d/maillog" 2>/dev/null || true)"
+    grep -iE 'warning|fatal|panic' "$d/maillog" 2>/dev/null | head -3 || true
+done
 if [[ -n "${KEEP_LOG:-}" ]]; then
     mkdir -p "$OUT/tmp"; cp "$LOG" "$OUT/tmp/scan-relay-gatehouse.log"; echo "log kept: $OUT/tmp/scan-relay-gatehouse.log"
 fi
