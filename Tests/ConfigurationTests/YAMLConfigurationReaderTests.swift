@@ -5,6 +5,7 @@
 import Testing
 import Foundation
 import GatehouseCore
+import Policy
 @testable import Configuration
 
 private func read(_ yaml: String, hostname: String = "node.test") throws(ConfigurationError) -> NodeConfiguration {
@@ -167,6 +168,7 @@ struct YAMLDocumentTests {
     @Test func defaultsWhenKeysAreMissing() throws {
         let config = try read(oneListener())
         var expected = NodeConfiguration.embeddedDefault(hostname: "node.test")
+        expected.policy = Policy()  // a file without policy: decides nothing
         expected.listeners = [ListenerConfiguration(
             name: "mx", role: .inbound, host: "127.0.0.1", port: 2525, tls: .starttls, auth: .off, proxyProtocol: false,
             balancers: [], acl: ConnectionACL(), relayNetworks: [], relayForeignSenders: false, banner: "ESMTP Gatehouse",
@@ -263,9 +265,12 @@ struct YAMLDocumentTests {
         #expect(l.limits == limits)
     }
 
-    @Test func emptyDocumentIsTheEmbeddedDefault() throws {
-        #expect(try read("") == NodeConfiguration.embeddedDefault(hostname: "node.test"))
-        #expect(try read("# only a comment\n") == NodeConfiguration.embeddedDefault(hostname: "node.test"))
+    @Test func emptyDocumentIsTheEmbeddedDefaultWithoutItsPolicy() throws {
+        var expected = NodeConfiguration.embeddedDefault(hostname: "node.test")
+        #expect(!expected.policy.groups.isEmpty, "gatehouse serve without a file quarantines spam")
+        expected.policy = Policy()
+        #expect(try read("") == expected)
+        #expect(try read("# only a comment\n") == expected)
         #expect(try read("version: 7").listeners == NodeConfiguration.embeddedDefault(hostname: "x").listeners)
     }
 
