@@ -104,16 +104,18 @@ public enum Defaults {
         public static let bounceReturnSize = 1 << 20
     }
 
-    /// The quarantine store and the scanning done in the session.
+    /// The scanning done in the session.
+    public enum Scanning {
+        /// Link domains asked of URI blocklists per message.
+        public static let uriblDomains = 20
+    }
+
+    /// The quarantine store.
     public enum Quarantine {
         /// How long a quarantined message is kept when its folder names no retention (30 days).
         public static let retention = 30.0 * 86_400
-        /// Messages scanned at once per node; more wait (bounded memory: this × the message size limit).
-        public static let concurrentScans = 16
         /// Largest quarantine record read back (JSON).
         public static let recordSize = 4 << 20
-        /// Link domains asked of URI blocklists per message.
-        public static let uriblDomains = 20
         /// Seconds between sweeps that remove expired entries.
         public static let sweepInterval = 600.0
     }

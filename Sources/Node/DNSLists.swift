@@ -6,7 +6,7 @@
 //
 // Every lookup has the resolver's timeout; lookups run concurrently; a failure is "not listed"
 // (a list that cannot answer must not make mail disappear). At most
-// `Defaults.Quarantine.uriblDomains` link domains are asked per message.
+// `Defaults.Scanning.uriblDomains` link domains are asked per message.
 
 import DNS
 import GatehouseCore
@@ -47,7 +47,7 @@ struct DNSLists: Sendable {
                 guard let host = DNSLists.host(of: url), !domains.contains(host) else { continue }
                 let domain = publicSuffixes?.organizationalDomain(of: host) ?? host.split(separator: ".").suffix(2).joined(separator: ".")
                 if !domains.contains(domain) { domains.append(domain) }
-                if domains.count >= Defaults.Quarantine.uriblDomains { break }
+                if domains.count >= Defaults.Scanning.uriblDomains { break }
             }
             for domain in domains { for zone in domainZones { queries.append((zone, domain + "." + zone)) } }
         }
