@@ -292,7 +292,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Configuration", "Spool", "SMTPProtocol", "GatehouseCore",
+                "Node", "Configuration", "Spool", "SMTPProtocol", "GatehouseCore", "DNS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,7 +1,7 @@
 // DNSLists.swift — what the policy learns from DNS about a message beyond sender authentication:
 // the client's forward-confirmed reverse name (for `reverse_dns`), its listings in DNS blocklists
 // (RFC 5782 §2.1: the address's octets reversed under the zone, listed when an A record in
-// 127.0.0.0/8 comes back), and the listings of the domains of the message's links in URI
+// 127.0.0.0/8 comes back, error codes excepted), and the listings of the domains of the message's links in URI
 // blocklists (the registrable domain under the zone, RFC 5782 §2.3).
 //
 // Every lookup has the resolver's timeout; lookups run concurrently; a failure is "not listed"
@@ -55,13 +55,25 @@ struct DNSLists: Sendable {
             for (zone, name) in queries {
                 group.addTask {
                     guard let answers = try? await resolver.ipv4Addresses(name) else { return nil }
-                    return answers.contains { $0.bytes.first == 127 } ? zone : nil
+                    return answers.contains(where: DNSLists.isListing) ? zone : nil
                 }
             }
             var listed = Set<String>()
             for await zone in group { if let zone { listed.insert(zone) } }
             return listed
         }
+    }
+
+    /// Whether an answer means "listed": an address in 127.0.0.0/8 (RFC 5782 §2.1) other than
+    /// 127.0.0.1 (what URI lists answer when they refuse a query) and 127.255.255.0/24 (Spamhaus'
+    /// error codes: query through a public resolver, rate limited, bad query). An error is "not
+    /// listed", never a listing, so a list refusing our resolver cannot make mail disappear.
+    static func isListing(_ answer: IPv4Address) -> Bool {
+        let b = answer.bytes
+        guard b.count == 4, b[0] == 127 else { return false }
+        if b[1] == 0 && b[2] == 0 && b[3] == 1 { return false }
+        if b[1] == 255 && b[2] == 255 { return false }
+        return true
     }
 
     /// `4.3.2.1` for 1.2.3.4; nibbles reversed for IPv6 (RFC 5782 §2.4).

@@ -182,7 +182,9 @@ final class MessageDecider: Sendable {
             if let request = delivery.dkimSign, let signer = signers[request.selector + "._domainkey." + request.domain] {
                 content = try signer.signatureField(for: content, time: now) + content
             }
-            if delivery.modified && copy.body == nil && content.contains(where: { $0 >= 0x80 }) { copy.body = "8BITMIME" }
+            if delivery.modified && copy.body != "8BITMIME" && copy.body != "BINARYMIME" && content.contains(where: { $0 >= 0x80 }) {
+                copy.body = "8BITMIME"
+            }
             try spool.inject(envelope: copy, content: content)
             if index > 0 {
                 log.record(LogRecord(program: "policy", queueID: envelope.queueID,
@@ -197,15 +199,22 @@ final class MessageDecider: Sendable {
                 queueID: id, arrival: now, sender: "", recipients: composed.recipients.map { QueuedRecipient(address: $0) },
                 clientAddress: "127.0.0.1", clientName: "localhost", helo: node.hostname, listener: "notify", receivedProtocol: "local",
                 authenticatedUser: nil, body: nil, smtputf8: false, dsnReturn: nil, envelopeID: nil, flags: 0)
-            try spool.inject(envelope: envelope, content: composed.bytes)
-            log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "notification \(notice.template) queued as \(id)"))
+            // A notification is a side message: failing to queue it must not fail (and so duplicate)
+            // the message itself, which is already durable.
+            do {
+                try spool.inject(envelope: envelope, content: composed.bytes)
+                log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "notification \(notice.template) queued as \(id)"))
+            } catch {
+                log.record(LogRecord(program: "policy", queueID: envelope.queueID, text: "warning: notification \(notice.template) not queued: \(error)"))
+            }
         }
     }
 }
 
 /// Messages per envelope sender in the last hour, for the `sender_rate` condition. Two one-hour
 /// buckets weighted by how far into the current hour we are (an estimate of a sliding window),
-/// bounded in size: when full, the oldest hour's senders are forgotten.
+/// bounded in size: when full, the previous hour's senders are forgotten, then new senders are not
+/// counted until the hour turns (existing counts are never dropped).
 final class SenderRates: Sendable {
     private struct State {
         var hour: Int64 = 0
@@ -225,10 +234,16 @@ final class SenderRates: Sendable {
                 s.current = [:]
                 s.hour = hour
             }
-            if s.current.count >= SenderRates.maximumSenders { s.previous = [:]; s.current = [:] }
-            s.current[key, default: 0] += 1
             let elapsed = Double(now % 3_600) / 3_600
-            return s.current[key]! + Int((Double(s.previous[key] ?? 0) * (1 - elapsed)).rounded())
+            let earlier = Int((Double(s.previous[key] ?? 0) * (1 - elapsed)).rounded())
+            if s.current[key] == nil && s.current.count >= SenderRates.maximumSenders {
+                // Full: forget the previous hour first; never the counts of this hour, so a flood
+                // of made-up senders cannot reset a throttled sender's count.
+                s.previous = [:]
+                if s.current.count >= SenderRates.maximumSenders { return 1 }
+            }
+            s.current[key, default: 0] += 1
+            return s.current[key]! + earlier
         }
     }
 }
@@ -250,14 +265,16 @@ final class BayesHolder: Sendable {
         var info = stat()
         let modified: Int64? = stat(path, &info) == 0 ? Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec) : nil
         guard modified != state.withLock({ $0.modified }) else { return }
-        var filter: BayesFilter?
+        let filter: BayesFilter?
         do {
             filter = try BayesFilter.load(path: path)
-            if let filter {
-                log.record(LogRecord(program: "spam", text: "Bayes database \(path) loaded: \(filter.isReady ? "ready" : "not trained enough yet, no Bayes score")"))
-            }
         } catch {
-            log.record(LogRecord(program: "spam", text: "warning: Bayes database \(path): \(error); scanning without Bayes"))
+            // Keep what was loaded before, and try again at the next refresh.
+            log.record(LogRecord(program: "spam", text: "warning: Bayes database \(path): \(error); keeping the previous one"))
+            return
+        }
+        if let filter {
+            log.record(LogRecord(program: "spam", text: "Bayes database \(path) loaded: \(filter.isReady ? "ready" : "not trained enough yet, no Bayes score")"))
         }
         state.withLock { $0 = (filter, modified) }
     }

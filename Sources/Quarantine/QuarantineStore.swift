@@ -33,6 +33,8 @@ public enum QuarantineError: Error, Hashable, Sendable, CustomStringConvertible 
     case nothingToRelease(String)
     case notARecipient(id: String, address: String)
     case damagedRecord(String)
+    /// The message was queued but its record could not be marked: do not release it again.
+    case releasedButNotRecorded(id: String, queueID: String, why: String)
     case system(call: String, path: String, errno: Int32)
     case spool(SpoolError)
 
@@ -43,6 +45,8 @@ public enum QuarantineError: Error, Hashable, Sendable, CustomStringConvertible 
         case .nothingToRelease(let id): return "\(id): already released to every recipient asked for"
         case .notARecipient(let id, let address): return "\(id): <\(address)> is not a recipient of this message (use forward)"
         case .damagedRecord(let id): return "\(id): the record is damaged or too large"
+        case .releasedButNotRecorded(let id, let queueID, let why):
+            return "\(id): released as \(queueID), but the record could not be updated (\(why)); do not release it again"
         case .system(let call, let path, let code): return "\(call) \(path): \(String(cString: strerror(code)))"
         case .spool(let error): return "queue: \(error)"
         }
@@ -238,7 +242,9 @@ public final class QuarantineStore: Sendable {
                 record.recipients[index].releasedAt = now
                 record.recipients[index].releasedAs = queueID
             }
-            try writeRecord(record)
+            do { try writeRecord(record) } catch {
+                throw .releasedButNotRecorded(id: id, queueID: queueID, why: "\(error)")
+            }
             return QuarantineDispatch(queueID: queueID, recipients: wanted)
         }
     }
@@ -293,7 +299,9 @@ public final class QuarantineStore: Sendable {
         let records = Set(try ids())
         for name in try names() where name.hasSuffix(".eml") || name.hasSuffix(".tmp") {
             let id = String(name.prefix(16))
-            guard !records.contains(id) else { continue }
+            // A temporary file is left over whatever its id (only a live writer makes a fresh one);
+            // a content file is an orphan when it has no record.
+            guard name.hasSuffix(".tmp") || !records.contains(id) else { continue }
             var info = stat()
             if stat(directory + "/" + name, &info) == 0, Int64(info.st_mtim.tv_sec) < now - 3_600 {
                 unlink(directory + "/" + name)

@@ -92,8 +92,13 @@ struct QuarantineStoreTests {
         #expect(try store.sweep(now: 20_000) == [old.id])
         #expect(try store.list().map(\.id) == [current.id])
         #expect(FileManager.default.fileExists(atPath: root + "/quarantine/\(orphan).eml"), "a fresh orphan may be a store in progress")
+        let kept = record()
+        try store.store(kept, content: message)
+        _ = FileManager.default.createFile(atPath: root + "/quarantine/\(kept.id).json.tmp", contents: Data("{".utf8))
         _ = try store.sweep(now: Int64(time(nil)) + 7_200)
         #expect(!FileManager.default.fileExists(atPath: root + "/quarantine/\(orphan).eml"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/quarantine/\(kept.id).json.tmp"), "a stale temporary file goes")
+        #expect(try store.record(kept.id) == kept, "its entry stays")
     }
 
     @Test func damagedAndHostileInputGetsTypedErrors() throws {
