@@ -94,7 +94,7 @@ let package = Package(
         .target(name: "SpamRules", dependencies: ["MIME", "PCRE2"],
                 resources: [.embedInCode("rules/default.rules")], swiftSettings: strict),
         // Bayesian classifier (pure, but for its database file) and the full engine: rules + Bayes.
-        .target(name: "SpamBayes", dependencies: ["MIME", "SpamRules"], swiftSettings: strict),
+        .target(name: "SpamBayes", dependencies: ["GatehouseCore", "MIME", "SpamRules"], swiftSettings: strict),
         // Policy groups, rules, conditions and actions; evaluation with a decision trace (pure).
         .target(name: "Policy", dependencies: ["GatehouseCore", "PCRE2"], swiftSettings: strict),
         // Runs the engines over a message and gathers their findings for the policy.

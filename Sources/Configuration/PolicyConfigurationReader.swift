@@ -184,21 +184,14 @@ extension YAMLConfigurationReader {
                                  "spam_score", "spam", "virus", "virus_scan_failed", "spf", "dkim", "dmarc", "dnsbl", "mime_defect", "time",
                                  "sender_rate"]
 
-    /// True-type names as the MIME engine gives them (`pe`, `zip`, `mach-o` …), the everyday
-    /// spellings of some (`exe`, `dll`, `macho`, `7zip`), or a family (`executable`, `document`,
-    /// `archive`, `image`), which stands for every type in it. Unknown names are refused.
+    /// True-type names as `MIMEFileType.types(named:)` reads them; unknown names are refused.
     static func fileTypes(_ names: [String], key: String) throws(ConfigurationError) -> Set<String> {
-        let aliases: [String: MIMEFileType] = ["exe": .pe, "dll": .pe, "scr": .pe, "macho": .machO, "7zip": .sevenZip,
-                                               "class": .javaClass, "shortcut": .windowsShortcut, "doc": .ole, "docm": .ooxmlMacroEnabled]
         var types = Set<String>()
-        for name in names.map({ $0.lowercased() }) {
-            if let type = MIMEFileType(rawValue: name) ?? aliases[name] {
-                types.insert(type.rawValue)
-            } else if let family = MIMEFileType.Category(rawValue: name) {
-                for type in MIMEFileType.allCases where type.category == family { types.insert(type.rawValue) }
-            } else {
+        for name in names {
+            guard let named = MIMEFileType.types(named: name) else {
                 throw ConfigurationError(key: key, "unknown file type \(name) (known: \(MIMEFileType.allCases.map(\.rawValue).joined(separator: ", ")), the families executable, document, archive, image, and exe, dll, macho)")
             }
+            types.formUnion(named.map(\.rawValue))
         }
         return types
     }

@@ -46,11 +46,8 @@ enum Bounces {
         }
         let id = Spool.newQueueID()
         let composed = wanted.compose(date: now, uniqueID: id)
-        let notice = Envelope(
-            queueID: id, arrival: now, sender: "", recipients: [QueuedRecipient(address: envelope.sender)],
-            clientAddress: "127.0.0.1", clientName: "localhost", helo: hostname, listener: "bounce", receivedProtocol: "local",
-            authenticatedUser: nil, body: EightBitDowngrade.containsEightBit(composed.bytes) ? "8BITMIME" : nil,
-            smtputf8: composed.requiresSMTPUTF8, dsnReturn: nil, envelopeID: nil, flags: 0)
+        let notice = Envelope.local(queueID: id, arrival: now, sender: "", recipients: [envelope.sender], hostname: hostname,
+                                    listener: "bounce", content: composed.bytes, smtputf8: composed.requiresSMTPUTF8)
         do {
             try spool.inject(envelope: notice, content: composed.bytes)
             let what = action == .failed ? "non-delivery" : "delay"

@@ -66,6 +66,18 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The types an administrator means by `name`: a type's own name (`pe`, `mach-o`, `zip`), an
+    /// everyday spelling (`exe`, `dll`, `macho`, `7zip`, `doc`), or a family (`executable`,
+    /// `document`, `archive`, `image`, `text`, `other`) for every type in it. Nil for anything else.
+    public static func types(named name: String) -> Set<MIMEFileType>? {
+        let aliases: [String: MIMEFileType] = ["exe": .pe, "dll": .pe, "scr": .pe, "macho": .machO, "7zip": .sevenZip,
+                                               "class": .javaClass, "shortcut": .windowsShortcut, "doc": .ole, "docm": .ooxmlMacroEnabled]
+        let lower = name.lowercased()
+        if let type = MIMEFileType(rawValue: lower) ?? aliases[lower] { return [type] }
+        if let family = Category(rawValue: lower) { return Set(allCases.filter { $0.category == family }) }
+        return nil
+    }
+
     /// Whether the unpacker should open this type.
     public var isArchive: Bool {
         switch self {

@@ -83,15 +83,13 @@ final class MessageDecider: Sendable {
             authentication = await authenticator.authenticate(received, client: ip, helo: envelope.helo, mailFrom: envelope.sender)
         }
         let raw = authentication?.stamped(received) ?? received
-        var clock = time(nil)
-        var parts = tm()
-        localtime_r(&clock, &parts)
-        let now = Int64(clock)
+        let now = Int64(time(nil))
+        let clock = ScanContext.localClock(at: now)
         let clientName: String? = if let dnsLists, let client { await dnsLists.clientName(client) } else { nil }
         let context = ScanContext(
             sender: envelope.sender, recipients: envelope.recipients.map(\.address), listener: envelope.listener, listenerRole: role,
             internalDomains: node.internalDomains, clientAddress: client, clientName: clientName, authenticatedUser: envelope.authenticatedUser,
-            hour: Int(parts.tm_hour), weekday: parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
+            hour: clock.hour, weekday: clock.weekday)
         var scanner = self.scanner
         scanner.bayes = bayes?.current
         var (scanned, message) = await scanner.scanMessage(raw, context: context)
@@ -195,10 +193,8 @@ final class MessageDecider: Sendable {
         for notice in plan.notices {
             let id = Spool.newQueueID()
             guard let composed = composer.compose(notice, facts: facts, queueID: envelope.queueID, date: date, messageID: id) else { continue }
-            let envelope = Envelope(
-                queueID: id, arrival: now, sender: "", recipients: composed.recipients.map { QueuedRecipient(address: $0) },
-                clientAddress: "127.0.0.1", clientName: "localhost", helo: node.hostname, listener: "notify", receivedProtocol: "local",
-                authenticatedUser: nil, body: nil, smtputf8: false, dsnReturn: nil, envelopeID: nil, flags: 0)
+            let envelope = Envelope.local(queueID: id, arrival: now, sender: "", recipients: composed.recipients, hostname: node.hostname,
+                                          listener: "notify", content: composed.bytes)
             // A notification is a side message: failing to queue it must not fail (and so duplicate)
             // the message itself, which is already durable.
             do {
@@ -283,14 +279,12 @@ final class BayesHolder: Sendable {
 /// Notification templates from a directory: every `NAME.mustache` file, checked when read.
 enum NotificationTemplates {
     static func read(directory: String) throws -> [String: String] {
-        guard let dir = opendir(directory) else { throw ConfigurationFailure("scanning.notifications.templates: cannot read \(directory)") }
-        defer { closedir(dir) }
+        let names: [String]
+        do { names = try DurableFile.names(in: directory) } catch {
+            throw ConfigurationFailure("scanning.notifications.templates: \(error)")
+        }
         var templates: [String: String] = [:]
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            guard name.hasSuffix(".mustache") else { continue }
+        for name in names where name.hasSuffix(".mustache") {
             let path = directory + "/" + name
             let text: String
             do { text = String(decoding: try SmallFile.read(path, limit: 1 << 20), as: UTF8.self) } catch {

@@ -103,41 +103,15 @@ public final class QuarantineStore: Sendable {
 
     /// temp → fsync → rename → fsync(directory).
     private func writeFile(_ finalPath: String, _ bytes: [UInt8]) throws(QuarantineError) {
-        let temporary = finalPath + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system(call: "open", path: temporary, errno: errno) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw .system(call: "write", path: temporary, errno: code)
-            }
-            offset += n
+        do { try DurableFile.replace(finalPath, with: bytes, temporary: finalPath + ".tmp") } catch {
+            throw .system(call: error.call, path: error.path, errno: error.errno)
         }
-        guard fsync(fd) == 0 else {
-            let code = errno
-            close(fd)
-            unlink(temporary)
-            throw .system(call: "fsync", path: temporary, errno: code)
-        }
-        close(fd)
-        guard rename(temporary, finalPath) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw .system(call: "rename", path: temporary, errno: code)
-        }
-        try syncDirectory()
     }
 
     private func syncDirectory() throws(QuarantineError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system(call: "open", path: directory, errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .system(call: "fsync", path: directory, errno: errno) }
+        do { try DurableFile.syncDirectory(of: directory + "/.") } catch {
+            throw .system(call: error.call, path: error.path, errno: error.errno)
+        }
     }
 
     // MARK: Reading
@@ -152,8 +126,10 @@ public final class QuarantineStore: Sendable {
     }
 
     /// Ids of every entry that has a record.
-    func ids() throws(QuarantineError) -> [String] {
-        try names().compactMap { name in
+    func ids() throws(QuarantineError) -> [String] { QuarantineStore.recordIDs(in: try names()) }
+
+    static func recordIDs(in names: [String]) -> [String] {
+        names.compactMap { name in
             guard name.hasSuffix(".json") else { return nil }
             let id = String(name.dropLast(5))
             return QueueID.isValid(id) ? id : nil
@@ -161,22 +137,16 @@ public final class QuarantineStore: Sendable {
     }
 
     private func names() throws(QuarantineError) -> [String] {
-        guard let dir = opendir(directory) else { throw .system(call: "opendir", path: directory, errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
+        do { return try DurableFile.names(in: directory) } catch {
+            throw .system(call: error.call, path: error.path, errno: error.errno)
         }
-        return names
     }
 
     public func record(_ id: String) throws(QuarantineError) -> QuarantineRecord {
         guard QueueID.isValid(id) else { throw .invalidID(id) }
-        guard let bytes = readFile(path(id, ".json"), limit: Defaults.Quarantine.recordSize) else {
-            if access(path(id, ".json"), F_OK) == 0 { throw .damagedRecord(id) }
+        let bytes: [UInt8]
+        do { bytes = try SmallFile.read(path(id, ".json"), limit: Defaults.Quarantine.recordSize) } catch {
+            if case .tooLarge = error { throw .damagedRecord(id) }
             throw .noSuchEntry(id)
         }
         do { return try QuarantineStore.decoder.decode(QuarantineRecord.self, from: Data(bytes)) } catch { throw .damagedRecord(id) }
@@ -185,25 +155,7 @@ public final class QuarantineStore: Sendable {
     /// The message as it was received.
     public func content(_ id: String) throws(QuarantineError) -> [UInt8] {
         guard QueueID.isValid(id) else { throw .invalidID(id) }
-        guard let bytes = readFile(path(id, ".eml"), limit: Int.max) else { throw .noSuchEntry(id) }
-        return bytes
-    }
-
-    private func readFile(_ path: String, limit: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, Int(info.st_size) <= limit else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return nil }
-            offset += n
-        }
-        return bytes
+        do { return try SmallFile.read(path(id, ".eml"), limit: Int.max) } catch { throw .noSuchEntry(id) }
     }
 
     // MARK: Changing
@@ -261,11 +213,8 @@ public final class QuarantineStore: Sendable {
                        listener: String) throws(QuarantineError) -> String {
         let content = try content(record.id)
         let queueID = Spool.newQueueID()
-        let envelope = Envelope(
-            queueID: queueID, arrival: now, sender: record.sender, recipients: recipients.map { QueuedRecipient(address: $0) },
-            clientAddress: "127.0.0.1", clientName: "localhost", helo: hostname, listener: listener, receivedProtocol: "local",
-            authenticatedUser: nil, body: content.contains { $0 >= 0x80 } ? "8BITMIME" : nil, smtputf8: record.smtputf8,
-            dsnReturn: nil, envelopeID: nil, flags: 0)
+        let envelope = Envelope.local(queueID: queueID, arrival: now, sender: record.sender, recipients: recipients, hostname: hostname,
+                                      listener: listener, content: content, smtputf8: record.smtputf8)
         do { try spool.inject(envelope: envelope, content: content) } catch { throw .spool(error) }
         return queueID
     }
@@ -288,16 +237,18 @@ public final class QuarantineStore: Sendable {
     @discardableResult
     public func sweep(now: Int64 = QuarantineStore.now()) throws(QuarantineError) -> [String] {
         var removed: [String] = []
-        for record in try list() where record.expires <= now {
+        let names = try names()
+        let records = Set(QuarantineStore.recordIDs(in: names))
+        for id in records.sorted() {
+            guard let record = try? record(id), record.expires <= now else { continue }
             do {
-                try delete(record.id)
-                removed.append(record.id)
+                try delete(id)
+                removed.append(id)
             } catch .noSuchEntry {
                 continue
             }
         }
-        let records = Set(try ids())
-        for name in try names() where name.hasSuffix(".eml") || name.hasSuffix(".tmp") {
+        for name in names where name.hasSuffix(".eml") || name.hasSuffix(".tmp") {
             let id = String(name.prefix(16))
             // A temporary file is left over whatever its id (only a live writer makes a fresh one);
             // a content file is an orphan when it has no record.

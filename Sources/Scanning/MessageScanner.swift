@@ -3,6 +3,9 @@
 // the spam rules, and the anti-virus scanner when one is configured. The same code serves the
 // SMTP session (before the reply to DATA) and `gatehouse policy test`.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 public import AntiVirus
 public import GatehouseCore
 public import MIME
@@ -36,6 +39,15 @@ public struct ScanContext: Sendable {
         self.authenticatedUser = authenticatedUser
         self.hour = hour
         self.weekday = weekday
+    }
+
+    /// The node's local hour (0–23) and weekday (1 = Monday … 7 = Sunday) at `seconds` since 1970,
+    /// for the policy's `time` condition.
+    public static func localClock(at seconds: Int64) -> (hour: Int, weekday: Int) {
+        var clock = time_t(seconds)
+        var parts = tm()
+        localtime_r(&clock, &parts)
+        return (Int(parts.tm_hour), parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
     }
 
     /// Inbound listeners carry mail from outside to us; the other roles carry mail from inside,

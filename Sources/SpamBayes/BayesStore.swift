@@ -27,6 +27,7 @@
 // Security notes: the file holds words of users' mail: it is created mode 0600 and its folder 0700.
 import Glibc
 public import MIME
+import GatehouseCore
 
 /// Why a store could not be read or written.
 public enum BayesStoreError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -183,36 +184,8 @@ public struct BayesStore: Sendable {
     /// uses `update` instead.
     public func save(_ database: TokenDatabase) throws(BayesStoreError) {
         try makeDirectory()
-        let bytes = database.encoded()
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .io(operation: "open", path: temporary, errno: errno) }
-        var failure: BayesStoreError?
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = .io(operation: "write", path: temporary, errno: errno)
-                break
-            }
-            done += n
-        }
-        if failure == nil && fsync(fd) != 0 { failure = .io(operation: "fsync", path: temporary, errno: errno) }
-        if close(fd) != 0 && failure == nil { failure = .io(operation: "close", path: temporary, errno: errno) }
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
-        guard rename(temporary, path) == 0 else {
-            let e = errno
-            unlink(temporary)
-            throw .io(operation: "rename", path: path, errno: e)
-        }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            defer { close(dfd) }
-            guard fsync(dfd) == 0 else { throw .io(operation: "fsync", path: directory, errno: errno) }
+        do { try DurableFile.replace(path, with: database.encoded(), temporary: path + ".tmp-\(getpid())") } catch {
+            throw .io(operation: error.call, path: error.path, errno: error.errno)
         }
     }
 }

@@ -77,6 +77,16 @@ public struct Envelope: Hashable, Sendable, Codable {
         self.route = route
     }
 
+    /// The envelope of a message the node itself queues (a bounce, a notification, a release from
+    /// quarantine): from this host, over the `local` protocol, on the pseudo-listener `listener`.
+    public static func local(queueID: String, arrival: Int64, sender: String, recipients: [String], hostname: String, listener: String,
+                             content: [UInt8], smtputf8: Bool = false) -> Envelope {
+        Envelope(queueID: queueID, arrival: arrival, sender: sender, recipients: recipients.map { QueuedRecipient(address: $0) },
+                 clientAddress: "127.0.0.1", clientName: "localhost", helo: hostname, listener: listener, receivedProtocol: "local",
+                 authenticatedUser: nil, body: content.contains { $0 >= 0x80 } ? "8BITMIME" : nil, smtputf8: smtputf8,
+                 dsnReturn: nil, envelopeID: nil, flags: 0)
+    }
+
     /// The fields other than recipients, as `key=value` lines (values escaped) for the envelope record.
     func encodedFields() -> [UInt8] {
         var fields: [(String, String)] = [

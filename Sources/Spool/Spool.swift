@@ -109,18 +109,9 @@ public final class Spool: Sendable {
 
     /// File names in a queue directory (including `.part` files in incoming).
     public func list(_ state: QueueState) throws(SpoolError) -> [String] {
-        let path = root + "/" + state.rawValue
-        guard let dir = opendir(path) else { throw .system(call: "opendir", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            names.append(name)
+        do { return try DurableFile.names(in: root + "/" + state.rawValue) } catch {
+            throw .system(call: error.call, path: error.path, errno: error.errno)
         }
-        return names.sorted()
     }
 
     /// Every complete message with its state.

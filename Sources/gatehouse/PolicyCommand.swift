@@ -87,13 +87,10 @@ struct PolicyCommand: AsyncParsableCommand {
             printError("--listener: no listener named \(listener) in the configuration\n")
             throw ExitCode(2)
         }
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
+        let clock = ScanContext.localClock(at: Int64(time(nil)))
         let context = ScanContext(
             sender: from, recipients: to, listener: chosen.name, listenerRole: chosen.role, internalDomains: node.internalDomains,
-            clientAddress: client.flatMap(IPAddress.init(parsing:)), authenticatedUser: auth,
-            hour: Int(parts.tm_hour), weekday: parts.tm_wday == 0 ? 7 : Int(parts.tm_wday))
+            clientAddress: client.flatMap(IPAddress.init(parsing:)), authenticatedUser: auth, hour: clock.hour, weekday: clock.weekday)
         let facts = await scanner.scan(raw, context: context)
         let decision = PolicyEvaluator(policy: node.policy).evaluate(facts)
         let reply: String
