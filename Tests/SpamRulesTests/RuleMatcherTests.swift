@@ -258,6 +258,58 @@ func seconds() -> Double {
         #expect(m.scan(fixture("gtube.eml")).hit("GTUBE"))
     }
 
+    /// The forged mail-program fingerprints of the default pack: each fires on a message that
+    /// claims a client without that client's headers, and stays quiet on what the client writes.
+    @Test func defaultPackForgedMailerFingerprints() throws {
+        let m = try DefaultRules.matcher()
+        func hits(_ header: String, body: String = "Hello there, this is an ordinary message.\n") -> Set<String> {
+            Set(scan(m, header + "\n\n" + body).hits.map(\.name))
+        }
+        let base = "From: Ann <ann@example.org>\nTo: Bob <bob@example.net>\nSubject: lunch\nDate: Mon, 1 Jan 2024 10:00:00 +0100\n"
+        let ownFingerprints: Set<String> = [
+            "OUTLOOK_EXPRESS_FORGED_ID", "OUTLOOK_IMO_FORGED_ID", "MSMAIL_PRIORITY_NO_MIMEOLE", "OUTLOOK_HTML_ONLY",
+            "DATE_ZONE_INVALID", "FROM_YAHOO_NOT_VIA_YAHOO", "HEADER_8BIT_NOT_UTF8", "FROM_FREEMAIL_DIGITS",
+        ]
+        // What the real clients write: none of the fingerprint rules.
+        let outlookExpress = base + "Message-ID: <000801c24a9a$1f2e3d4c$0a00a8c0@pc1>\nX-Mailer: Microsoft Outlook Express 6.00.2600.0000\nX-MSMail-Priority: Normal\nX-MimeOLE: Produced By Microsoft MimeOLE V6.00.2600.0000\n"
+        #expect(hits(outlookExpress).isDisjoint(with: ownFingerprints))
+        let imo = base + "Message-ID: <BCEFLMCEIJHPCPLGADJIGEEFCAAA.ann@example.org>\nX-Mailer: Microsoft Outlook IMO, Build 9.0.2416 (9.0.2911.0)\n"
+        #expect(hits(imo).isDisjoint(with: ownFingerprints))
+        let yahoo = "From: Ann <ann@yahoo.com>\nTo: bob@example.net\nSubject: hi\nDate: Mon, 1 Jan 2024 10:00:00 -0930\nMessage-ID: <1@yahoo.com>\nReceived: from web1.mail.yahoo.com (web1.mail.yahoo.com [1.2.3.4]) by mx.example.net\n"
+        #expect(hits(yahoo).isDisjoint(with: ownFingerprints))
+        let utf8Subject = base.replacingOccurrences(of: "Subject: lunch", with: "Subject: Grüße") + "Message-ID: <2@example.org>\n"
+        #expect(hits(utf8Subject).isDisjoint(with: ownFingerprints))
+
+        // The forgeries.
+        #expect(hits(base + "Message-ID: <E17k2hm-00016W-00@relay.example.org>\nX-Mailer: Microsoft Outlook Express 5.00.2919.6700\n").contains("OUTLOOK_EXPRESS_FORGED_ID"))
+        #expect(hits(base + "Message-ID: <200208281704.g7SH48Z01928@relay.example.org>\nX-Mailer: Microsoft Outlook IMO Build 9.0.2416 (9.0.2910.0)\n").contains("OUTLOOK_IMO_FORGED_ID"))
+        #expect(hits(base + "Message-ID: <3@example.org>\nX-MSMail-Priority: Normal\n").contains("MSMAIL_PRIORITY_NO_MIMEOLE"))
+        let html = "Content-Type: text/html\nMessage-ID: <4@example.org>\nX-Mailer: Microsoft Outlook, Build 10.0.2627\n"
+        #expect(hits(base + html, body: "<html><body><p>Special offer for you today, read on.</p></body></html>\n").contains("OUTLOOK_HTML_ONLY"))
+        for zone in ["+1900", "-0017", "+2500"] {
+            let forged = base.replacingOccurrences(of: "+0100", with: zone) + "Message-ID: <5@example.org>\n"
+            #expect(hits(forged).contains("DATE_ZONE_INVALID"), "\(zone)")
+        }
+        for zone in ["+0545", "-0330", "+1400", "+0000 (GMT)"] {
+            let real = base.replacingOccurrences(of: "+0100", with: zone) + "Message-ID: <6@example.org>\n"
+            #expect(!hits(real).contains("DATE_ZONE_INVALID"), "\(zone)")
+        }
+        let notViaYahoo = yahoo.replacingOccurrences(of: "web1.mail.yahoo.com", with: "dsl-1-2-3-4.example.biz")
+        #expect(hits(notViaYahoo).contains("FROM_YAHOO_NOT_VIA_YAHOO"))
+        let latin1 = message(base + "Message-ID: <7@example.org>\n") + Array("X-Note: caf".utf8) + [0xE9, 13, 10, 13, 10] + Array("body\r\n".utf8)
+        #expect(m.scan(latin1).hit("HEADER_8BIT_NOT_UTF8"))
+        #expect(hits(base.replacingOccurrences(of: "ann@example.org", with: "ann1977@hotmail.com") + "Message-ID: <8@example.org>\n").contains("FROM_FREEMAIL_DIGITS"))
+
+        // Body rules of the bulk-mail kind.
+        #expect(hits(base, body: "To be removed from our list, send an email with REMOVE in the subject.\n").contains("REMOVE_INSTRUCTIONS"))
+        #expect(hits(base, body: "This is a one-time mailing. No removal is necessary.\n").contains("REMOVE_INSTRUCTIONS"))
+        #expect(!hits(base, body: "To unsubscribe from this list, visit the list page.\n").contains("REMOVE_INSTRUCTIONS"))
+        #expect(hits(base, body: "You agreed to receive offers from our marketing partners.\n").contains("MARKETING_PARTNERS"))
+        let huge = "Content-Type: text/html\nMessage-ID: <9@example.org>\n"
+        #expect(hits(base + huge, body: "<html><body><font size=\"+5\">BIG</font> and more text here</body></html>\n").contains("HTML_FONT_HUGE"))
+        #expect(!hits(base + huge, body: "<html><body><font size=\"2\">small</font> and more text here</body></html>\n").contains("HTML_FONT_HUGE"))
+    }
+
     @Test func scansRunInParallel() async throws {
         let m = try DefaultRules.matcher()
         let phish = fixture("phish.eml")

@@ -150,7 +150,7 @@ import PropertyBased
     @Test func defaultPackIsValid() throws {
         let set = try DefaultRules.ruleSet()
         let scored = set.rules.filter { !$0.isSubRule }
-        #expect(scored.count >= 30 && scored.count <= 60, "\(scored.count) scored rules")
+        #expect(scored.count >= 30 && scored.count <= 120, "\(scored.count) scored rules")
         for rule in scored {
             #expect(set.descriptions[rule.name] != nil, "\(rule.name) has no description")
             #expect(set.scores[rule.name] != nil, "\(rule.name) has no score")
