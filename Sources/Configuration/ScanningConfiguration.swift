@@ -43,6 +43,9 @@ public struct ScanningConfiguration: Hashable, Sendable {
     public var templates: String?
     /// Where `notify: {to: admin}` goes.
     public var administrator: String?
+    /// Bytes of message data all sessions may hold in memory awaiting the decision; nil: the
+    /// default (`Defaults.Scanning.memoryLimit`, or more where a listener accepts larger messages).
+    public var memoryLimit: Int?
 
     public init() {}
 
@@ -50,4 +53,13 @@ public struct ScanningConfiguration: Hashable, Sendable {
     public func retention(of folder: String) -> Double {
         retention[folder] ?? retention["default"] ?? Defaults.Quarantine.retention
     }
+}
+
+extension NodeConfiguration {
+    /// The least `scanning.memory_limit` can be: one message of the largest size any listener
+    /// accepts, with its trace header and the last reservation step (1 MiB).
+    public var scanMemoryFloor: Int { (listeners.map(\.limits.messageSize).max() ?? Defaults.messageSize) + (1 << 20) }
+
+    /// The scan memory budget in force: the configured one, else the default raised to the floor.
+    public var scanMemoryLimit: Int { scanning.memoryLimit ?? max(Defaults.Scanning.memoryLimit, scanMemoryFloor) }
 }

@@ -118,6 +118,10 @@ public enum YAMLConfigurationReader {
         if let policy = try top.mapping("policy") {
             config.policy = try readPolicy(policy)
         }
+        if let limit = config.scanning.memoryLimit, limit < config.scanMemoryFloor {
+            throw ConfigurationError(key: "scanning.memory_limit",
+                                     "must hold one message of the largest size a listener accepts plus 1 MiB (at least \(config.scanMemoryFloor) bytes)")
+        }
         return config
     }
 
@@ -222,7 +226,7 @@ public enum YAMLConfigurationReader {
     }
 
     static func readScanning(_ m: Mapping) throws(ConfigurationError) -> ScanningConfiguration {
-        try m.allow(["spam", "antivirus", "authentication", "dnsbl", "uribl", "dkim", "quarantine", "notifications"])
+        try m.allow(["spam", "antivirus", "authentication", "dnsbl", "uribl", "dkim", "quarantine", "notifications", "memory_limit"])
         var s = ScanningConfiguration()
         if let spam = try m.mapping("spam") {
             try spam.allow(["threshold", "rules", "headers", "bayes"])
@@ -295,6 +299,7 @@ public enum YAMLConfigurationReader {
             }
             s.administrator = try n.string("admin")
         }
+        s.memoryLimit = try m.size("memory_limit")
         return s
     }
 

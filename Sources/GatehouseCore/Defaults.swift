@@ -108,6 +108,11 @@ public enum Defaults {
     public enum Scanning {
         /// Link domains asked of URI blocklists per message.
         public static let uriblDomains = 20
+        /// Bytes of message data that all sessions together may hold in memory awaiting their
+        /// scan and decision (`scanning.memory_limit`; raised to one largest message + 1 MiB).
+        public static let memoryLimit = 256 << 20
+        /// A session reserves memory for the message it holds in steps of at least this many bytes.
+        public static let memoryReservationStep = 64 << 10
     }
 
     /// The quarantine store.

@@ -46,6 +46,8 @@ final class MessageDecider: Sendable {
     let signers: [String: DKIMSigner]
     /// The current Bayes database; nil when `scanning.spam.bayes` is off.
     let bayes: BayesHolder?
+    /// Message data the sessions hold in memory until their decision (`scanning.memory_limit`).
+    let memory: ScanMemoryBudget
 
     /// What the session answers.
     enum Outcome: Sendable {
@@ -59,6 +61,7 @@ final class MessageDecider: Sendable {
          threadPool: NIOThreadPool, log: any LogSink, senderRates: SenderRates, authenticator: MailAuthenticator?,
          dnsLists: DNSLists?, signers: [String: DKIMSigner], bayes: BayesHolder?) {
         self.bayes = bayes
+        self.memory = ScanMemoryBudget(limit: node.scanMemoryLimit)
         self.signers = signers
         self.authenticator = authenticator
         self.dnsLists = dnsLists

@@ -46,6 +46,12 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var dataDecoder: SMTPDataDecoder?
     private var content: ByteBuffer
     private var message: MessageSink?
+    /// The scan memory budget this message's bytes are reserved from, and how many (with a policy).
+    private var scanBudget: ScanMemoryBudget?
+    private var scanReserved = 0
+    /// The budget ran out while this message arrived: the rest is read without being kept, and the
+    /// end of data is answered 452 4.3.1.
+    private var scanOverBudget = false
     private var peer: IPAddress = .v4(0)
     private var client: IPAddress = .v4(0)
     private var exempt = false
@@ -588,13 +594,18 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Hands content over `Defaults.spoolWriteChunk` to the spool; pauses reading while two writes are pending.
     private func spillContent(_ context: ChannelHandlerContext, force: Bool) {
-        guard let message, content.readableBytes >= Defaults.spoolWriteChunk || force else { return }
+        guard let message else { return }
         if !(dataDecoder?.isAcceptable ?? true) {
             content.clear()  // over a limit: the message will be refused; keep nothing
             return
         }
-        // With a policy the message stays in memory (at most the size limit) until it is decided.
-        if runtime.decider != nil { return }
+        // With a policy the message stays in memory (at most the size limit) until it is decided,
+        // within the node's scan memory budget.
+        if let decider = runtime.decider {
+            holdForScan(decider.memory)
+            return
+        }
+        guard content.readableBytes >= Defaults.spoolWriteChunk || force else { return }
         let chunk = content
         content = context.channel.allocator.buffer(capacity: Defaults.spoolWriteChunk)
         let written = message.append(chunk)
@@ -611,12 +622,46 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Reserves budget for what `content` holds beyond the reservation so far; when the budget is
+    /// spent, drops the content and marks the message for a 452 at its end.
+    private func holdForScan(_ budget: ScanMemoryBudget) {
+        if scanOverBudget {
+            content.clear()
+            return
+        }
+        let needed = content.readableBytes - scanReserved
+        guard needed > 0 else { return }
+        let step = max(needed, Defaults.Scanning.memoryReservationStep)
+        scanBudget = budget
+        if budget.reserve(step) {
+            scanReserved += step
+        } else {
+            scanOverBudget = true
+            content.clear()
+            releaseScanMemory()
+        }
+    }
+
+    private func releaseScanMemory() {
+        scanBudget?.release(scanReserved)
+        scanReserved = 0
+    }
+
     private func commit(_ transaction: SMTPTransaction, _ context: ChannelHandlerContext) {
         guard let message else {
             perform(machine!.commitFailed(.localError), context)
             return
         }
         if let decider = runtime.decider {
+            holdForScan(decider.memory)
+            if scanOverBudget {
+                abortMessage()
+                let reply = SMTPReply(452, EnhancedStatusCode(4, 3, 1), "Insufficient system resources, try again later")
+                log.record(LogRecord(program: "smtpd", queueID: message.envelope.queueID,
+                                     text: "reject: end of data from \(clientText): \(reply.singleLineText); scan memory limit of \(decider.memory.limit) bytes reached; from=<\(message.envelope.sender)>"))
+                perform(machine!.refusedByPolicy(reply), context)
+                return
+            }
             decide(message, decider, context)
             return
         }
@@ -656,6 +701,11 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         message.abort()  // nothing of it was written: the decider queues what must be queued
         self.message = nil
         dataDecoder = nil
+        // The reservation goes with the bytes to the decision and is given back when it is made.
+        let reserved = scanReserved
+        let budget = decider.memory
+        scanReserved = 0
+        scanBudget = nil
         let envelope = message.envelope
         let role = runtime.listener.role
         let client: IPAddress? = self.client
@@ -663,6 +713,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.eventLoop.makeFutureWithTask {
             await decider.decide(raw, envelope: envelope, role: role, client: client)
         }.whenSuccess { outcome in
+            budget.release(reserved)
             let (handler, context) = loopBound.value
             switch outcome {
             case .accepted(let queueID):
@@ -693,6 +744,9 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         message = nil
         dataDecoder = nil
         content.clear()
+        releaseScanMemory()
+        scanBudget = nil
+        scanOverBudget = false
     }
 }
 

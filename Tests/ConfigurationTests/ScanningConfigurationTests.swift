@@ -46,6 +46,30 @@ struct ScanningConfigurationTests {
         #expect(lists.dkimKeys == [DKIMKeyConfiguration(domain: "example.org", selector: "s1", keyFile: "/dev/null")])
     }
 
+    /// `scanning.memory_limit`: the default is raised to hold the largest message a listener
+    /// accepts; a configured value below that is refused.
+    @Test func memoryLimit() throws {
+        func node(_ listenerLimits: String, _ scanning: String) throws(ConfigurationError) -> NodeConfiguration {
+            try YAMLConfigurationReader.read(yaml: """
+                listeners:
+                  - {name: mx, role: inbound, address: "127.0.0.1:2525"\(listenerLimits)}
+                scanning: {\(scanning)}
+                """, hostname: "node.test")
+        }
+        #expect(try node("", "").scanMemoryLimit == Defaults.Scanning.memoryLimit)
+        #expect(try node("", "memory_limit: 512MB").scanMemoryLimit == 512 << 20)
+        let big = try node(", limits: {message_size: 400MB}", "")
+        #expect(big.scanMemoryLimit == (400 << 20) + (1 << 20))
+        #expect(try node(", limits: {message_size: 1MB}", "memory_limit: 2MB").scanMemoryLimit == 2 << 20)
+        do {
+            _ = try node(", limits: {message_size: 1MB}", "memory_limit: 1MB")
+            Issue.record("a memory limit below one message was accepted")
+        } catch {
+            #expect(error.description.contains("scanning.memory_limit"))
+        }
+        #expect(refusal("memory_limit: lots").contains("scanning.memory_limit"))
+    }
+
     @Test func refusalsNameTheKey() {
         #expect(refusal("spam: {threshold: -1}").contains("scanning.spam.threshold"))
         #expect(refusal("spam: {rules: [/nonexistent/file.cf]}").contains("scanning.spam.rules[0]"))
