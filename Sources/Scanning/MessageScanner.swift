@@ -149,7 +149,7 @@ public struct MessageScanner: Sendable {
             directions: context.recipients.map(context.direction(of:)), clientAddress: context.clientAddress,
             clientName: context.clientName, authenticatedUser: context.authenticatedUser, size: raw.count, headers: headers,
             subject: message.subject ?? "", bodyText: message.bodyText, attachments: attachments, defects: defects,
-            spamScore: spam.score + (bayes?.bucket.score ?? 0), spamThreshold: spamThreshold,
+            spamScore: RuleScore.sum(spam.score + (bayes?.bucket.score ?? 0)), spamThreshold: spamThreshold,
             spamHits: spam.hits.map { (name: $0.name, score: $0.score) } + (bayes.map { [(name: $0.bucket.name, score: $0.bucket.score)] } ?? []),
             virus: virus, hour: context.hour, weekday: context.weekday)
         return (facts, message)

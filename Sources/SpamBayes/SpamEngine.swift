@@ -115,7 +115,7 @@ public struct SpamEngine: Sendable {
         let tokens = tokenizer.tokens(of: message)
         let bayes = database.flatMap { classifier.classify(tokens, database: $0) }
         let bucket = bayes.flatMap { scoring.bucket(for: $0.probability) }
-        return SpamVerdict(score: rules.score + (bucket?.score ?? 0), threshold: scoring.threshold, rules: rules, bayes: bayes,
+        return SpamVerdict(score: RuleScore.sum(rules.score + (bucket?.score ?? 0)), threshold: scoring.threshold, rules: rules, bayes: bayes,
                            bucket: bucket, tokens: tokens)
     }
 }

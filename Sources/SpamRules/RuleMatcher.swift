@@ -382,7 +382,7 @@ public struct RuleMatcher: Sendable {
             hits.append(RuleHit(name: rule.name, kind: rule.kind, score: rule.score, summary: rule.summary, evidence: evidence[k]))
             score += rule.score
         }
-        return RuleScanResult(score: score, hits: hits, failures: failures, truncated: view.truncations)
+        return RuleScanResult(score: RuleScore.sum(score), hits: hits, failures: failures, truncated: view.truncations)
     }
 
     /// Parses `raw` with the MIME engine and scans it.
@@ -398,4 +398,11 @@ public struct RuleMatcher: Sendable {
         text = String(text.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? " " : Character($0) })
         return cut.count < bytes.count ? text + "…" : text
     }
+}
+
+/// Scores are added in binary floating point, where 4.2 + 0.8 is 4.999999999999999: a message at
+/// exactly the threshold would be judged below it. Sums are rounded to thousandths, as
+/// SpamAssassin rounds its score (`sprintf "%0.3f"`), before anything compares them.
+public enum RuleScore {
+    public static func sum(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 }

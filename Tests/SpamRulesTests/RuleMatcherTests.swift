@@ -243,6 +243,18 @@ func seconds() -> Double {
         #expect(unused.activeCount == 0)
     }
 
+    /// 2.0 + 0.8 + 0.4 + 1.0 is 4.199999999999999 in binary floating point, and with a further 0.8
+    /// 4.999999999999999; the sum is rounded to thousandths, so a message at exactly the threshold
+    /// reaches it.
+    @Test func scoreSumsAreRoundedToThousandths() throws {
+        let m = try matcher("body A /x/\nscore A 2.0\nbody B /x/\nscore B 0.8\nbody C /x/\nscore C 0.4\nbody D /x/\nscore D 1.0\nbody E /x/\nscore E 0.8")
+        #expect(scan(m, "Subject: s\n\nx\n").score == 5.0)
+        let unrounded: Double = 2.0 + 0.8 + 0.4 + 1.0 + 0.8
+        #expect(unrounded < 5.0)
+        #expect(RuleScore.sum(0.1 + 0.2) == 0.3)
+        #expect(RuleScore.sum(-1.5 + 0.0004) == -1.5)
+    }
+
     @Test func defaultPackOnPhishing() throws {
         let m = try DefaultRules.matcher()
         let result = m.scan(fixture("phish.eml"))
