@@ -30,7 +30,4 @@ final class ScanMemoryBudget: Sendable {
     func release(_ bytes: Int) {
         used.withLock { $0 = max(0, $0 - bytes) }
     }
-
-    /// Bytes reserved now.
-    var reserved: Int { used.withLock { $0 } }
 }
