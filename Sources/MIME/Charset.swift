@@ -24,8 +24,16 @@ public enum MIMECharset {
 
     /// The canonical lower-case name of a charset label, with the common aliases resolved.
     public static func canonicalName(_ label: String) -> String {
-        var name = label.lowercased()
-        name = String(name.filter { !$0.isWhitespace && $0 != "\"" && $0 != "'" })
+        var name: String
+        if label.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (every label seen in practice): lower-casing and the filter below are byte
+            // operations (white space is HT, LF, VT, FF, CR and space; CR LF, one Character, goes whole).
+            name = String(decoding: label.utf8.lazy.filter { !(($0 >= 9 && $0 <= 13) || $0 == 32 || $0 == 34 || $0 == 39) }
+                .map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+        } else {
+            name = label.lowercased()
+            name = String(name.filter { !$0.isWhitespace && $0 != "\"" && $0 != "'" })
+        }
         switch name {
         case "utf8", "utf-8", "unicode-1-1-utf-8", "x-unicode20utf8": return "utf-8"
         case "ascii", "us-ascii", "us", "ansi_x3.4-1968", "iso646-us", "cp367", "ibm367", "646":
@@ -52,8 +60,8 @@ public enum MIMECharset {
             return decodeUTF8OrFallback(array)
         case "us-ascii":
             // Undeclared or ASCII-declared 8-bit text: UTF-8 if valid (RFC 6532 headers and
-            // unlabelled UTF-8 bodies are common), else windows-1252.
-            if isASCII(array) { return Result(text: String(decoding: array, as: UTF8.self), usedFallback: false) }
+            // unlabelled UTF-8 bodies are common), else windows-1252. (ASCII is valid UTF-8:
+            // one validating pass, no separate ASCII check.)
             return decodeUTF8OrFallback(array)
         case "iso-8859-1", "windows-1252":
             return Result(text: windows1252(array), usedFallback: false)

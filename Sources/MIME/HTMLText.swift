@@ -181,7 +181,8 @@ public enum HTMLText {
                 hidden.append(32)
                 return
             }
-            // Runs of white space become one pending space; runs of other bytes are copied whole.
+            // Runs of white space become one pending space; text in between is copied whole, a
+            // single space between two words included (it is what the collapsing would write).
             @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 12 }
             var k = 0
             let count = decoded.count
@@ -192,7 +193,10 @@ public enum HTMLText {
                     continue
                 }
                 var e = k + 1
-                while e < count && !isSpace(decoded[e]) { e += 1 }
+                while e < count {
+                    let c = decoded[e]
+                    if !isSpace(c) { e += 1 } else if c == 32 && e + 1 < count && !isSpace(decoded[e + 1]) { e += 2 } else { break }
+                }
                 if pendingSpace, let last = visible.last, last != 10, last != 32 { visible.append(32) }
                 pendingSpace = false
                 visible.append(contentsOf: UnsafeBufferPointer(rebasing: decoded[k..<e]))
@@ -392,8 +396,8 @@ public enum HTMLText {
                         ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
                         : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
                 }
-                values.removeAll(keepingCapacity: true)
-                attributes.removeAll(keepingCapacity: true)
+                if !values.isEmpty { values.removeAll(keepingCapacity: true) }
+                if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
                 // Attributes.
                 while j < n, b[j] != 62 {
                     let c = b[j]
@@ -503,8 +507,9 @@ public enum HTMLText {
                     if isHidden { hiddenDepth += 1 }
                 }
             }
-            let text = String(decoding: cleanInvisible(visible), as: UTF8.self)
-            for u in MIMEURL.extract(from: text) where urls.count < maxURLs && seenURLs.insert(u).inserted { urls.append(u) }
+            var text = String(decoding: cleanInvisible(visible), as: UTF8.self)
+            // URLs of the visible text after those of the attributes, de-duplicated in one set.
+            text.withUTF8 { MIMEURL.extract(from: $0, into: &urls, seen: &seenURLs, limit: maxURLs) }
             let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
             return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
         }

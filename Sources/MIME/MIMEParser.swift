@@ -92,14 +92,16 @@ final class MessageBuilder {
         if !message.limitErrors.contains(error) { message.limitErrors.append(error) }
     }
 
+    /// Adds a part's URLs to the message's list (unique, in order of appearance, capped). While
+    /// there is room, one set insertion both tests and records a URL (one hash per URL).
     func addURLs(_ urls: [String]) {
-        for url in urls where !urlSet.contains(url) {
+        for url in urls {
             if message.urls.count >= limits.maxURLs {
+                if urlSet.contains(url) { continue }
                 limit(.tooManyURLs(limit: limits.maxURLs))
                 return
             }
-            urlSet.insert(url)
-            message.urls.append(url)
+            if urlSet.insert(url).inserted { message.urls.append(url) }
         }
     }
 

@@ -24,7 +24,15 @@ public enum MIMEURL {
     static func extract(from bytes: UnsafeBufferPointer<UInt8>) -> [String] {
         var found: [String] = []
         var seen = Set<String>()
-        guard let base = bytes.baseAddress else { return found }
+        extract(from: bytes, into: &found, seen: &seen)
+        return found
+    }
+
+    /// Appends the URLs of UTF-8 text to `found`, normalised, in order, leaving out those in
+    /// `seen` (each one found is added to it), until `found` holds `limit` URLs. The caller's
+    /// set spares hashing every URL again to merge it with URLs found elsewhere.
+    static func extract(from bytes: UnsafeBufferPointer<UInt8>, into found: inout [String], seen: inout Set<String>, limit: Int = .max) {
+        guard let base = bytes.baseAddress else { return }
         let n = bytes.count
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
         @inline(__always) func matches(_ p: StaticString, at k: Int) -> Bool {
@@ -75,14 +83,13 @@ public enum MIMEURL {
                 }
                 k = anchor(from: k + 1)
             }
-            if best >= n { break }
+            if best >= n || found.count >= limit { break }
             let start = best
             var e = start
             while e < n, isURLByte(bytes[e]) { e += 1 }
             if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])), seen.insert(url).inserted { found.append(url) }
             i = max(e, start + 1)
         }
-        return found
     }
 
     static func isURLByte(_ c: UInt8) -> Bool {
@@ -104,11 +111,16 @@ public enum MIMEURL {
     static func normalize(_ input: UnsafeBufferPointer<UInt8>) -> String? {
         // WHATWG URL parsing removes every ASCII tab and newline from the input first, so a link
         // whose href is split over lines in the HTML is the URL a browser would follow.
-        if input.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) {
-            let joined = input.filter { $0 != 9 && $0 != 10 && $0 != 13 }
-            return joined.withUnsafeBufferPointer { normalize($0) }
+        // One look at each byte finds both those and 8-bit bytes (for `normalizeASCII`).
+        var ascii = true
+        for c in input {
+            if c == 9 || c == 10 || c == 13 {
+                let joined = input.filter { $0 != 9 && $0 != 10 && $0 != 13 }
+                return joined.withUnsafeBufferPointer { normalize($0) }
+            }
+            if c >= 0x80 { ascii = false }
         }
-        switch normalizeASCII(input) {
+        switch ascii ? normalizeASCII(input) : .needsUnicode {
         case .url(let url): return url
         case .notURL: return nil
         case .needsUnicode: return normalizeUsingStrings(String(decoding: input, as: UTF8.self))
@@ -121,14 +133,11 @@ public enum MIMEURL {
     /// once percent-decoded): there every Character is one byte (CR LF aside, which no step
     /// below can tell from two), so byte operations give the same result. Anything else is
     /// `.needsUnicode`, for the String version (Unicode case mapping, grapheme clusters).
+    /// `b` is ASCII (`normalize` checked it on its way).
     static func normalizeASCII(_ b: UnsafeBufferPointer<UInt8>) -> FastResult {
+        assert(!b.contains { $0 >= 0x80 })
         var lo = 0
         var hi = b.count
-        var i = 0
-        while i < hi {
-            if b[i] >= 0x80 { return .needsUnicode }
-            i += 1
-        }
         // Character.isWhitespace on ASCII: HT, LF, VT, FF, CR, space.
         @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
@@ -146,12 +155,18 @@ public enum MIMEURL {
             hi -= 1
         }
         let n = hi - lo
+        let from = lo  // (a constant: the closure below reads it without a box)
         // One scratch allocation: the URL (backslashes turned) and, after it, the host.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * n + 16) { scratch in
             let s = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
             let hostBuffer = scratch.baseAddress! + n
             // Backslashes read as slashes.
-            for k in 0..<n { let c = b[lo + k]; s[k] = c == 92 ? 47 : c }
+            if n > 0 {
+                s.baseAddress!.update(from: b.baseAddress! + from, count: n)
+                if memchr(s.baseAddress!, 92, n) != nil {
+                    for k in 0..<n where s[k] == 92 { s[k] = 47 }
+                }
+            }
             // Scheme.
             var schemeEnd = -1
             var k = 0
