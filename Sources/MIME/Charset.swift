@@ -28,8 +28,12 @@ public enum MIMECharset {
         if label.utf8.allSatisfy({ $0 < 0x80 }) {
             // ASCII (every label seen in practice): lower-casing and the filter below are byte
             // operations (white space is HT, LF, VT, FF, CR and space; CR LF, one Character, goes whole).
-            name = String(decoding: label.utf8.lazy.filter { !(($0 >= 9 && $0 <= 13) || $0 == 32 || $0 == 34 || $0 == 39) }
-                .map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(label.utf8.count)
+            for c in label.utf8 where !((c >= 9 && c <= 13) || c == 32 || c == 34 || c == 39) {
+                bytes.append(c >= 65 && c <= 90 ? c + 32 : c)
+            }
+            name = String(decoding: bytes, as: UTF8.self)
         } else {
             name = label.lowercased()
             name = String(name.filter { !$0.isWhitespace && $0 != "\"" && $0 != "'" })

@@ -53,7 +53,7 @@ extension MessageBuilder {
             let converted = MIMECharset.decode(content, charset: type.charset)
             if converted.usedFallback { part.defects.insert(.charsetFallback) }
             if isHTML {
-                let rendered = HTMLText.render(converted.text, maxURLs: limits.maxURLs)
+                let rendered = HTMLText.render(converted.text, maxURLs: limits.maxURLs, index: &urlIndex)
                 part.html = converted.text
                 part.text = rendered.text
                 part.hiddenText = rendered.hiddenText
@@ -61,9 +61,12 @@ extension MessageBuilder {
                 if rendered.hasHiddenText { part.defects.insert(.hiddenHTMLText) }
             } else {
                 part.text = converted.text
-                part.urls = MIMEURL.extract(from: converted.text)
+                var text = converted.text
+                urlIndex.startList()
+                text.withUTF8 { MIMEURL.extract(from: $0, into: &urlIndex) }
+                part.urls = urlIndex.list
             }
-            addURLs(part.urls)
+            addURLs()
         }
 
         // Type checks.

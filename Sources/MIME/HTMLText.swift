@@ -127,17 +127,28 @@ public enum HTMLText {
 
     /// Renders `html` (already decoded to a String).
     public static func render(_ html: String, maxURLs: Int = 10_000) -> Rendered {
+        var index = URLIndex()
+        return render(html, maxURLs: maxURLs, index: &index)
+    }
+
+    /// Renders `html`, its URLs in a new list of `index` (the message's, which then merges them
+    /// into the message's list without hashing them again).
+    static func render(_ html: String, maxURLs: Int, index: inout URLIndex) -> Rendered {
         var html = html
-        return html.withUTF8 { render(utf8: $0, maxURLs: maxURLs) }
+        return html.withUTF8 { render(utf8: $0, maxURLs: maxURLs, index: &index) }
     }
 
     /// Renders UTF-8 HTML. Works on bytes; the few steps whose String form differs from a byte
     /// form on non-ASCII input (Unicode case mapping, grapheme clusters) use the String form there.
-    static func render(utf8 b: UnsafeBufferPointer<UInt8>, maxURLs: Int) -> Rendered {
+    static func render(utf8 b: UnsafeBufferPointer<UInt8>, maxURLs: Int, index: inout URLIndex) -> Rendered {
+        index.startList()
         guard b.baseAddress != nil else {
             return Rendered(text: "", hiddenText: "", urls: [], hasHiddenText: false)
         }
         var renderer = Renderer(b, maxURLs: maxURLs)
+        // The index moves into the renderer and back (no copy of its storage).
+        swap(&renderer.urls, &index)
+        defer { swap(&renderer.urls, &index) }
         return renderer.run()
     }
 
@@ -150,8 +161,7 @@ public enum HTMLText {
         let maxURLs: Int
         var visible = [UInt8]()
         var hidden = [UInt8]()
-        var urls: [String] = []
-        var seenURLs = Set<String>()
+        var urls = URLIndex()  // the list of this HTML's URLs
         var stack: [Element] = []
         var names = [UInt8]()  // the stack's names, back to back
         var hiddenDepth = 0
@@ -225,8 +235,8 @@ public enum HTMLText {
         }
 
         mutating func addURL(_ raw: UnsafeBufferPointer<UInt8>) {
-            guard urls.count < maxURLs else { return }
-            if let u = MIMEURL.normalize(raw), seenURLs.insert(u).inserted { urls.append(u) }
+            guard urls.list.count < maxURLs else { return }
+            if let u = MIMEURL.normalize(raw) { urls.add(u) }
         }
 
         mutating func addURL(_ raw: String) {
@@ -508,10 +518,10 @@ public enum HTMLText {
                 }
             }
             var text = String(decoding: cleanInvisible(visible), as: UTF8.self)
-            // URLs of the visible text after those of the attributes, de-duplicated in one set.
-            text.withUTF8 { MIMEURL.extract(from: $0, into: &urls, seen: &seenURLs, limit: maxURLs) }
+            // URLs of the visible text after those of the attributes, in the same list.
+            text.withUTF8 { MIMEURL.extract(from: $0, into: &urls, limit: maxURLs) }
             let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
-            return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
+            return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls.list, hasHiddenText: styledHidden)
         }
     }
 
@@ -559,16 +569,24 @@ public enum HTMLText {
     ].map { Array($0.utf8) }
 
     /// Whether a style attribute's value hides the element's content (white space removed,
-    /// lower-cased, then compared with the patterns).
+    /// lower-cased, then compared with the patterns; in a scratch buffer on the stack).
     static func isHidingStyle(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        var style = [UInt8]()
-        style.reserveCapacity(value.count)
-        for c in value where c != 32 && c != 9 && c != 10 && c != 13 { style.append(lowerByte(c)) }
-        for pattern in hidingPatterns where contains(style, pattern) { return true }
-        return style.ends(with: Array("opacity:0".utf8)) || style.ends(with: Array("font-size:0".utf8))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(value.count, 1)) { scratch in
+            var count = 0
+            for c in value where c != 32 && c != 9 && c != 10 && c != 13 { scratch[count] = lowerByte(c); count += 1 }
+            let style = UnsafeBufferPointer(rebasing: scratch[0..<count])
+            for pattern in hidingPatterns where contains(style, pattern) { return true }
+            return ends(style, with: "opacity:0") || ends(style, with: "font-size:0")
+        }
     }
 
-    static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+    static func ends(_ hay: UnsafeBufferPointer<UInt8>, with suffix: StaticString) -> Bool {
+        let m = suffix.utf8CodeUnitCount
+        guard hay.count >= m else { return false }
+        return memcmp(hay.baseAddress! + (hay.count - m), suffix.utf8Start, m) == 0
+    }
+
+    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
         guard needle.count <= hay.count, let first = needle.first else { return false }
         var i = 0
         while i + needle.count <= hay.count {

@@ -65,7 +65,7 @@ final class MessageBuilder {
     var message = MIMEMessage()
     var partLimitReported = false
     var readings: [Reading] = []
-    var urlSet: Set<String> = []
+    var urlIndex = URLIndex()
 
     init(limits: MIMELimits) { self.limits = limits }
 
@@ -92,17 +92,10 @@ final class MessageBuilder {
         if !message.limitErrors.contains(error) { message.limitErrors.append(error) }
     }
 
-    /// Adds a part's URLs to the message's list (unique, in order of appearance, capped). While
-    /// there is room, one set insertion both tests and records a URL (one hash per URL).
-    func addURLs(_ urls: [String]) {
-        for url in urls {
-            if message.urls.count >= limits.maxURLs {
-                if urlSet.contains(url) { continue }
-                limit(.tooManyURLs(limit: limits.maxURLs))
-                return
-            }
-            if urlSet.insert(url).inserted { message.urls.append(url) }
-        }
+    /// Adds the URLs of the part just analysed (the index's current list) to the message's
+    /// list: unique, in order of appearance, capped.
+    func addURLs() {
+        if !urlIndex.addList(to: &message.urls, limit: limits.maxURLs) { limit(.tooManyURLs(limit: limits.maxURLs)) }
     }
 
     func record(_ reading: Reading) { readings.append(reading) }
@@ -430,6 +423,7 @@ struct LineMachine {
             }
             return
         }
+        if fields.isEmpty { fields.reserveCapacity(8) }  // (a message's header has a few dozen fields, a part's a few)
         fields.append(MIMEHeaderField(name: fieldName, rawValue: fieldValue, range: fieldStart..<fieldEnd))
     }
 

@@ -22,16 +22,15 @@ public enum MIMEURL {
 
     /// Finds URLs in UTF-8 text, normalised, in order, without duplicates.
     static func extract(from bytes: UnsafeBufferPointer<UInt8>) -> [String] {
-        var found: [String] = []
-        var seen = Set<String>()
-        extract(from: bytes, into: &found, seen: &seen)
-        return found
+        var index = URLIndex()
+        extract(from: bytes, into: &index)
+        return index.list
     }
 
-    /// Appends the URLs of UTF-8 text to `found`, normalised, in order, leaving out those in
-    /// `seen` (each one found is added to it), until `found` holds `limit` URLs. The caller's
-    /// set spares hashing every URL again to merge it with URLs found elsewhere.
-    static func extract(from bytes: UnsafeBufferPointer<UInt8>, into found: inout [String], seen: inout Set<String>, limit: Int = .max) {
+    /// Adds the URLs of UTF-8 text to the current list of `index`, normalised, in order, until
+    /// the list holds `limit` URLs (the message's index spares hashing each URL again to merge
+    /// it with the message's other URLs).
+    static func extract(from bytes: UnsafeBufferPointer<UInt8>, into index: inout URLIndex, limit: Int = .max) {
         guard let base = bytes.baseAddress else { return }
         let n = bytes.count
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
@@ -83,11 +82,11 @@ public enum MIMEURL {
                 }
                 k = anchor(from: k + 1)
             }
-            if best >= n || found.count >= limit { break }
+            if best >= n || index.list.count >= limit { break }
             let start = best
             var e = start
             while e < n, isURLByte(bytes[e]) { e += 1 }
-            if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])), seen.insert(url).inserted { found.append(url) }
+            if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])) { index.add(url) }
             i = max(e, start + 1)
         }
     }
