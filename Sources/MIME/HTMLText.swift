@@ -667,6 +667,9 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     private var entries: [(start: Int, count: Int, value: Value)] = []
     private var storage: [UInt8] = []
     private let mask: Int
+    /// For each key length (16 and more share the last), a bit per first byte (its low six bits)
+    /// of the keys of that length: most names looked up are not keys, and fail on this test.
+    private var firstBytes = [UInt64](repeating: 0, count: 17)
 
     init(_ pairs: [(String, Value)]) {
         var size = 16
@@ -675,12 +678,20 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
         slots = [Int](repeating: -1, count: size)
         for (key, value) in pairs {
             let bytes = Array(key.utf8)
+            precondition(!bytes.isEmpty, "ByteKeyTable keys are not empty")
             var slot = bytes.withUnsafeBufferPointer { ByteKeyTable.hash($0) } & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = entries.count
             entries.append((storage.count, bytes.count, value))
             storage += bytes
+            if let first = bytes.first { firstBytes[min(bytes.count, 16)] |= 1 << (first & 63) }
         }
+    }
+
+    /// Whether some key has `count` bytes and starts with `first` (false: no key is `key`).
+    @inline(__always)
+    private func mayHold(count: Int, first: UInt8) -> Bool {
+        firstBytes[min(count, 16)] & (1 << (first & 63)) != 0
     }
 
     @inline(__always)
@@ -693,6 +704,7 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     /// The value for `key` lower-cased (ASCII letters only); nil also when `key` is not ASCII.
     func lookup(lowercasing key: UnsafeBufferPointer<UInt8>) -> Value? {
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+        guard let first = key.first, mayHold(count: key.count, first: lower(first)) else { return nil }
         var h: UInt32 = 2_166_136_261
         for c in key { h = (h ^ UInt32(lower(c))) &* 16_777_619 }
         var slot = Int(h) & mask
@@ -712,6 +724,7 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     }
 
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Value? {
+        guard let first = key.first, mayHold(count: key.count, first: first) else { return nil }
         var slot = ByteKeyTable.hash(key) & mask
         while true {
             let e = slots[slot]

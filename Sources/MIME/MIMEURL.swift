@@ -110,14 +110,29 @@ public enum MIMEURL {
     static func normalize(_ input: UnsafeBufferPointer<UInt8>) -> String? {
         // WHATWG URL parsing removes every ASCII tab and newline from the input first, so a link
         // whose href is split over lines in the HTML is the URL a browser would follow.
-        // One look at each byte finds both those and 8-bit bytes (for `normalizeASCII`).
+        // One look at each byte finds both those and 8-bit bytes (for `normalizeASCII`): eight
+        // bytes at a time, none of them below 0x20 or above 0x7F in the usual case.
         var ascii = true
-        for c in input {
+        var k = 0
+        let n = input.count
+        if let raw = UnsafeRawPointer(input.baseAddress) {
+            while k + 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                // High bit of each byte: set when the byte is 0x80 or more, or below 0x20 (exact,
+                // no carry between bytes: (b & 0x7F) + 0x60 stays below 0x100).
+                let belowSpace = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x6060_6060_6060_6060) | x) & 0x8080_8080_8080_8080
+                if (x & 0x8080_8080_8080_8080) | belowSpace != 0 { break }
+                k += 8
+            }
+        }
+        while k < n {
+            let c = input[k]
             if c == 9 || c == 10 || c == 13 {
                 let joined = input.filter { $0 != 9 && $0 != 10 && $0 != 13 }
                 return joined.withUnsafeBufferPointer { normalize($0) }
             }
             if c >= 0x80 { ascii = false }
+            k += 1
         }
         switch ascii ? normalizeASCII(input) : .needsUnicode {
         case .url(let url): return url
