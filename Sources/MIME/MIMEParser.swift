@@ -229,7 +229,13 @@ struct LineMachine {
     var fieldStart = -1
     var fieldNameEnd = 0
     var fieldName = ""
-    var fieldValue: [UInt8] = []
+    /// The current field's value, copied once the field is complete: it runs from `valueStart`
+    /// (after the colon) over `valueLines` lines, the last ending at `valueEnd`, and holds
+    /// `valueLength` bytes once the line breaks are left out (RFC 5322 §2.2.3 unfolding).
+    var valueStart = 0
+    var valueEnd = 0
+    var valueLines = 0
+    var valueLength = 0
     var fieldEnd = 0
     var headerBytes = 0
     var headerTruncated = false
@@ -354,7 +360,11 @@ struct LineMachine {
         let first = buffer[ls]
         if first == 32 || first == 9 {
             if fieldStart >= 0 {
-                if !headerTruncated { fieldValue.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[ls..<le])) }
+                if !headerTruncated {
+                    valueEnd = le
+                    valueLines += 1
+                    valueLength += le - ls
+                }
                 fieldEnd = next
             } else {
                 builder.flag(cur, .leadingContinuationLine)
@@ -373,7 +383,10 @@ struct LineMachine {
             fieldName = String(decoding: UnsafeBufferPointer(rebasing: buffer[ls..<nameEnd]), as: UTF8.self)
             var v = j + 1
             while v < le, buffer[v] == 32 || buffer[v] == 9 { v += 1 }
-            fieldValue = headerTruncated ? [] : Array(UnsafeBufferPointer(rebasing: buffer[v..<le]))
+            valueStart = v
+            valueEnd = le
+            valueLines = headerTruncated ? 0 : 1
+            valueLength = headerTruncated ? 0 : le - v
             fieldEnd = next
             return
         }
@@ -414,7 +427,7 @@ struct LineMachine {
     mutating func commitField() {
         guard fieldStart >= 0 else { return }
         defer { fieldStart = -1 }
-        if headerTruncated && fieldValue.isEmpty { return }
+        if headerTruncated && valueLength == 0 { return }
         if fields.count >= limits.maxHeaderFields {
             if !headerTruncated {
                 headerTruncated = true
@@ -424,14 +437,35 @@ struct LineMachine {
             return
         }
         if fields.isEmpty { fields.reserveCapacity(8) }  // (a message's header has a few dozen fields, a part's a few)
-        fields.append(MIMEHeaderField(name: fieldName, rawValue: fieldValue, range: fieldStart..<fieldEnd))
+        fields.append(MIMEHeaderField(name: fieldName, rawValue: fieldValue(), range: fieldStart..<fieldEnd))
+    }
+
+    /// The current field's value, unfolded: its lines without their line breaks (LF, and a CR
+    /// just before it), in one array of the final size.
+    func fieldValue() -> [UInt8] {
+        if valueLines == 0 { return [] }
+        if valueLines == 1 { return Array(UnsafeBufferPointer(rebasing: buffer[valueStart..<valueEnd])) }
+        var value = [UInt8]()
+        value.reserveCapacity(valueLength)
+        let base = buffer.baseAddress!
+        var lineStart = valueStart
+        for _ in 1..<valueLines {
+            // Every line but the last ends with an LF.
+            let lf = base.distance(to: memchr(base + lineStart, 10, valueEnd - lineStart)!.assumingMemoryBound(to: UInt8.self))
+            let end = lf > lineStart && base[lf - 1] == 13 ? lf - 1 : lf
+            value.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: end - lineStart))
+            lineStart = lf + 1
+        }
+        value.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: valueEnd - lineStart))
+        return value
     }
 
     mutating func resetHeaderState(start: Int) {
         headerStart = start
         fields = []
         fieldStart = -1
-        fieldValue = []
+        valueLines = 0
+        valueLength = 0
         headerBytes = 0
         headerTruncated = false
         headerLines = 0
