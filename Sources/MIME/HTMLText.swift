@@ -357,6 +357,20 @@ public enum HTMLText {
         var nameCount: Int { rawNameASCII ? rawNameEnd - rawNameStart : name.count }
         @inline(__always) func nameByte(_ k: Int) -> UInt8 { rawNameASCII ? lowerByte(b[rawNameStart + k]) : name[k] }
 
+        /// What the attribute name at `from..<to` means, lower-cased as `String.lowercased()` does.
+        mutating func attributeKind(_ from: Int, _ to: Int) -> AttributeKind {
+            var ascii = true
+            for k in from..<to where b[k] >= 0x80 { ascii = false; break }
+            if ascii { return attributeTable.lookup(lowercasing: slice(from, to)) ?? .other }
+            var loweredName = [UInt8]()
+            swap(&loweredName, &attributeName)
+            defer { swap(&loweredName, &attributeName) }
+            if lowercaseName(from, to, into: &loweredName) {
+                return loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
+            }
+            return HTMLText.attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
+        }
+
         mutating func run() -> Rendered {
             var i = 0
             while i < n {
@@ -408,13 +422,17 @@ public enum HTMLText {
                 }
                 if !values.isEmpty { values.removeAll(keepingCapacity: true) }
                 if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
-                // Attributes.
+                // Attributes. Only those that mean something to the renderer (URLs, style,
+                // hidden, alt, size, content) are kept, with their values decoded; the others
+                // (class, width, ...) are skipped, and so are a closing tag's.
+                var attributeCount = 0
                 while j < n, b[j] != 62 {
                     let c = b[j]
                     if c == 32 || c == 9 || c == 10 || c == 13 || c == 47 { j += 1; continue }
                     let aStart = j
                     while j < n, !(b[j] == 61 || b[j] == 62 || b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 47) { j += 1 }
                     let aEnd = j
+                    let kind = aEnd > aStart && !closing ? attributeKind(aStart, aEnd) : .other
                     while j < n, isSpace(b[j]) { j += 1 }
                     let valueStart = values.count
                     if j < n, b[j] == 61 {
@@ -425,33 +443,19 @@ public enum HTMLText {
                             j += 1
                             let vStart = j
                             j = next(q, from: j)
-                            decodeEntities(slice(vStart, j), into: &values)
+                            if kind != .other { decodeEntities(slice(vStart, j), into: &values) }
                             if j < n { j += 1 }
                         } else {
                             let vStart = j
                             while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62) { j += 1 }
-                            decodeEntities(slice(vStart, j), into: &values)
+                            if kind != .other { decodeEntities(slice(vStart, j), into: &values) }
                         }
                     }
                     if aEnd > aStart {
-                        let kind: AttributeKind
-                        var ascii = true
-                        for k in aStart..<aEnd where b[k] >= 0x80 { ascii = false; break }
-                        if ascii {
-                            kind = attributeTable.lookup(lowercasing: slice(aStart, aEnd)) ?? .other
-                        } else {
-                            var loweredName = [UInt8]()
-                            swap(&loweredName, &attributeName)
-                            if lowercaseName(aStart, aEnd, into: &loweredName) {
-                                kind = loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
-                            } else {
-                                kind = attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
-                            }
-                            swap(&loweredName, &attributeName)
-                        }
-                        attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count))
+                        attributeCount += 1
+                        if kind != .other { attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count)) }
                     }
-                    if attributes.count > 256 { break }
+                    if attributeCount > 256 { break }
                 }
                 i = min(n, j + 1)
 
