@@ -241,6 +241,13 @@ struct LineMachine {
     var headerTruncated = false
     var headerLines = 0
 
+    /// The leaf whose body lines are being read (phase `.body`), where its first line starts,
+    /// and the first of its lines that starts with "begin " (an uuencoded file, maybe): noted
+    /// here, while each line start is at hand, so the analysis need not look at every line again.
+    var scannedLeaf = -1
+    var scannedFrom = 0
+    var firstBeginLine: Int?
+
     init(builder: MessageBuilder, buffer: UnsafeBufferPointer<UInt8>, range: Range<Int>, source: Int, root: Int) {
         self.builder = builder
         self.buffer = buffer
@@ -325,6 +332,17 @@ struct LineMachine {
     }
 
     mutating func bodyLine(_ ls: Int, _ le: Int, _ next: Int) {
+        if phase == .body {
+            if cur != scannedLeaf {
+                scannedLeaf = cur
+                scannedFrom = ls
+                firstBeginLine = nil
+            }
+            if firstBeginLine == nil && le - ls >= 6 && buffer[ls] == 98 && buffer[ls + 1] == 101 && buffer[ls + 2] == 103
+                && buffer[ls + 3] == 105 && buffer[ls + 4] == 110 && buffer[ls + 5] == 32 {
+                firstBeginLine = ls
+            }
+        }
         if le - ls > 998 {
             builder.flag(cur, .lineTooLong)
             if le - ls > limits.maxLineLength { builder.limit(.lineTooLong(limit: limits.maxLineLength)) }
@@ -739,7 +757,9 @@ struct LineMachine {
         parts[p].bodyRange = lower..<max(lower, end)
         switch parts[p].kind {
         case .leaf:
-            builder.analyzeLeaf(p, buffer: buffer)
+            // Every line of the body was seen in `bodyLine` if it was read from its first line.
+            let lines: BodyLines = p == scannedLeaf && scannedFrom == lower ? .seen(firstBegin: firstBeginLine.map { $0 - lower }) : .unknown
+            builder.analyzeLeaf(p, buffer: buffer, lines: lines)
         case .message:
             break
         case .multipart:
