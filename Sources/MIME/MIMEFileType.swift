@@ -269,7 +269,9 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The types a filename extension promises (nil: the extension promises nothing checkable).
-    static func expected(forExtension ext: String) -> Set<MIMEFileType>? {
+    /// (Lists rather than sets: only membership is asked, of a handful of constants, and a set
+    /// would be built and hashed for every part.)
+    static func expected(forExtension ext: String) -> [MIMEFileType]? {
         switch ext {
         case "exe", "dll", "scr", "cpl", "sys", "com", "ocx", "efi": return [.pe]
         case "pdf": return [.pdf]
@@ -303,7 +305,7 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The types a declared media type promises (nil: nothing checkable, e.g. octet-stream).
-    static func expected(forMediaType type: MIMEContentType) -> Set<MIMEFileType>? {
+    static func expected(forMediaType type: MIMEContentType) -> [MIMEFileType]? {
         switch type.type {
         case "image":
             switch type.subtype {
