@@ -424,16 +424,19 @@ struct LineMachine {
         processLine(ls, le, next)
     }
 
-    /// Whether `buffer[from..<to]` holds a NUL or a CR (eight bytes at a time).
+    /// Whether `buffer[from..<to]` holds a NUL or a CR (eight bytes at a time; the zero-byte
+    /// test is exact about whether a word holds one, so the last, overlapping word settles the
+    /// few bytes left of a line of eight or more).
     static func containsNULOrCR(_ buffer: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
         let raw = UnsafeRawPointer(buffer.baseAddress!)
         var i = from
         @inline(__always) func hasZero(_ x: UInt64) -> Bool { (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 }
+        @inline(__always) func hasNULOrCR(_ x: UInt64) -> Bool { hasZero(x) || hasZero(x ^ 0x0D0D_0D0D_0D0D_0D0D) }
         while i + 8 <= to {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if hasZero(x) || hasZero(x ^ 0x0D0D_0D0D_0D0D_0D0D) { break }
+            if hasNULOrCR(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
             i += 8
         }
+        if i < to && to - from >= 8 { return hasNULOrCR(raw.loadUnaligned(fromByteOffset: to - 8, as: UInt64.self)) }
         while i < to {
             let c = buffer[i]
             if c == 0 || c == 13 { return true }
@@ -693,6 +696,11 @@ struct LineMachine {
             while k + 8 <= n {
                 if raw8.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { high = true; break }
                 k += 8
+            }
+            if !high && k < n && n >= 8 {
+                // The last eight bytes, overlapping the words already seen.
+                high = raw8.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) & 0x8080_8080_8080_8080 != 0
+                k = n
             }
             while !high && k < n {
                 if base[k] >= 0x80 { high = true }

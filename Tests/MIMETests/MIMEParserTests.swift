@@ -198,6 +198,39 @@ import Testing
         #expect(m.root.defects.contains(.headerTruncated))
     }
 
+    /// The message's body text and hidden text join those of its body text parts, in order
+    /// (attachments left out, empty hidden texts skipped).
+    @Test func bodyAndHiddenTextJoinTheBodyTextParts() {
+        let m = parse("""
+        Content-Type: multipart/mixed; boundary=b
+
+        --b
+        Content-Type: text/plain
+
+        one
+        --b
+        Content-Type: text/html
+
+        <p>two<span style="display:none">h1</span></p>
+        --b
+        Content-Type: text/html
+
+        <p>three</p>
+        --b
+        Content-Type: text/html
+        Content-Disposition: attachment
+
+        <p>four<span hidden>h2</span></p>
+        --b
+        Content-Type: text/html
+
+        <div hidden>h3</div>
+        --b--
+        """)
+        #expect(m.bodyText == "one\n\ntwo\n\nthree\n\n")
+        #expect(m.hiddenText == "h1\nh3")
+    }
+
     // MARK: Ambiguities
 
     @Test func duplicateContentTypeScansBothReadings() {
