@@ -6,14 +6,17 @@
 #   bench/mime-bench.sh [ROUNDS]      (default 5; the best round is reported)
 #
 # Environment: MIME_PACKAGE_DIR — package that declares the mime-dump product (default: the
-# repository). Output: two lines per measurement, also appended to bench/results/mime.txt.
+# repository); MIME_BUILD_FLAGS — extra `swift build` flags (e.g. "-j 1 --scratch-path .build-mime"
+# on a shared machine); BENCH_CPU — the core to pin to (default 0). Output: two lines per
+# measurement, also appended to bench/results/mime.txt.
 set -euo pipefail
 rounds="${1:-5}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 pkg="${MIME_PACKAGE_DIR:-$repo}"
 shared="$(cd "$repo/../shared" && pwd)"
-(cd "$pkg" && swift build -c release --product mime-dump >/dev/null)
-bin="$(cd "$pkg" && swift build -c release --show-bin-path)/mime-dump"
+build_flags=(${MIME_BUILD_FLAGS:-})
+(cd "$pkg" && swift build -c release "${build_flags[@]}" --product mime-dump >/dev/null)
+bin="$(cd "$pkg" && swift build -c release "${build_flags[@]}" --show-bin-path)/mime-dump"
 mkdir -p "$repo/bench/results"
 {
   echo "== $(date -u +%FT%TZ) $(uname -m) rounds=$rounds"

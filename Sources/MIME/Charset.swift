@@ -24,8 +24,20 @@ public enum MIMECharset {
 
     /// The canonical lower-case name of a charset label, with the common aliases resolved.
     public static func canonicalName(_ label: String) -> String {
-        var name = label.lowercased()
-        name = String(name.filter { !$0.isWhitespace && $0 != "\"" && $0 != "'" })
+        var name: String
+        if label.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (every label seen in practice): lower-casing and the filter below are byte
+            // operations (white space is HT, LF, VT, FF, CR and space; CR LF, one Character, goes whole).
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(label.utf8.count)
+            for c in label.utf8 where !((c >= 9 && c <= 13) || c == 32 || c == 34 || c == 39) {
+                bytes.append(c >= 65 && c <= 90 ? c + 32 : c)
+            }
+            name = String(decoding: bytes, as: UTF8.self)
+        } else {
+            name = label.lowercased()
+            name = String(name.filter { !$0.isWhitespace && $0 != "\"" && $0 != "'" })
+        }
         switch name {
         case "utf8", "utf-8", "unicode-1-1-utf-8", "x-unicode20utf8": return "utf-8"
         case "ascii", "us-ascii", "us", "ansi_x3.4-1968", "iso646-us", "cp367", "ibm367", "646":
@@ -52,8 +64,8 @@ public enum MIMECharset {
             return decodeUTF8OrFallback(array)
         case "us-ascii":
             // Undeclared or ASCII-declared 8-bit text: UTF-8 if valid (RFC 6532 headers and
-            // unlabelled UTF-8 bodies are common), else windows-1252.
-            if isASCII(array) { return Result(text: String(decoding: array, as: UTF8.self), usedFallback: false) }
+            // unlabelled UTF-8 bodies are common), else windows-1252. (ASCII is valid UTF-8:
+            // one validating pass, no separate ASCII check.)
             return decodeUTF8OrFallback(array)
         case "iso-8859-1", "windows-1252":
             return Result(text: windows1252(array), usedFallback: false)

@@ -12,8 +12,15 @@
 
 import Glibc
 
+/// What the line machine saw of a leaf's body lines.
+enum BodyLines {
+    /// Every line, the first that starts with "begin " at offset `firstBegin` of the body.
+    case seen(firstBegin: Int?)
+    case unknown
+}
+
 extension MessageBuilder {
-    func analyzeLeaf(_ p: Int, buffer: UnsafeBufferPointer<UInt8>, asText: Bool = false) {
+    func analyzeLeaf(_ p: Int, buffer: UnsafeBufferPointer<UInt8>, asText: Bool = false, lines: BodyLines = .unknown) {
         var part = message.parts[p]
         let body = UnsafeBufferPointer(rebasing: buffer[part.bodyRange])
         let type = part.contentType
@@ -53,7 +60,7 @@ extension MessageBuilder {
             let converted = MIMECharset.decode(content, charset: type.charset)
             if converted.usedFallback { part.defects.insert(.charsetFallback) }
             if isHTML {
-                let rendered = HTMLText.render(converted.text, maxURLs: limits.maxURLs)
+                let rendered = HTMLText.render(converted.text, maxURLs: limits.maxURLs, index: &urlIndex)
                 part.html = converted.text
                 part.text = rendered.text
                 part.hiddenText = rendered.hiddenText
@@ -61,9 +68,12 @@ extension MessageBuilder {
                 if rendered.hasHiddenText { part.defects.insert(.hiddenHTMLText) }
             } else {
                 part.text = converted.text
-                part.urls = MIMEURL.extract(from: converted.text)
+                var text = converted.text
+                urlIndex.startList()
+                text.withUTF8 { MIMEURL.extract(from: $0, into: &urlIndex) }
+                part.urls = urlIndex.list
             }
-            addURLs(part.urls)
+            addURLs()
         }
 
         // Type checks.
@@ -72,8 +82,15 @@ extension MessageBuilder {
         }
         message.parts[p] = part
 
-        // Uuencoded files inside text.
-        if wantsText && part.transferEncoding != .uuencode && containsBegin(content) {
+        // Uuencoded files inside text. With an identity encoding the content is a prefix of the
+        // body, whose lines the line machine has looked at already.
+        let hasBegin: Bool
+        if part.transferEncoding.isIdentity, case .seen(let firstBegin) = lines {
+            hasBegin = firstBegin.map { $0 + 6 <= content.count } ?? false
+        } else {
+            hasBegin = wantsText && part.transferEncoding != .uuencode && containsBegin(content)
+        }
+        if wantsText && part.transferEncoding != .uuencode && hasBegin {
             let blocks = UUEncode.blocks(in: content, limit: limits.maxUUEncodedBlocks)
             for block in blocks {
                 flag(p, .uuencodedContent)

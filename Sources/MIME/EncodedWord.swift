@@ -12,6 +12,8 @@
 // as mail programs do (RFC 2047 §5 forbids both); a filter that did not would see a different
 // filename or sender name than the reader.
 
+import Glibc
+
 /// RFC 2047 encoded words.
 public enum EncodedWord {
     /// The transfer encoding of an encoded word.
@@ -28,6 +30,11 @@ public enum EncodedWord {
     /// Decodes every encoded word in `raw`.
     public static func decode(_ raw: some Collection<UInt8>) -> Decoded {
         let bytes = Array(raw)
+        // No "=?", no word: the whole value is one literal (most values, parameter values among them).
+        if !containsWordStart(bytes) {
+            if let s = String(validating: bytes, as: UTF8.self) { return Decoded(text: s, defects: []) }
+            return Decoded(text: MIMECharset.windows1252(bytes), defects: .eightBitInHeader)
+        }
         var defects: MIMEDefects = []
         var text = ""
         var pendingLiteral = [UInt8]()
@@ -96,6 +103,20 @@ public enum EncodedWord {
         flushWords()
         flushLiteral()
         return Decoded(text: text, defects: defects)
+    }
+
+    /// Whether "=?" occurs in `bytes` (found with memchr).
+    static func containsWordStart(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return false }
+            let n = b.count
+            var k = 0
+            while k < n, let hit = memchr(base + k, 61, n - k) {
+                k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) + 1
+                if k < n && base[k] == 63 { return true }
+            }
+            return false
+        }
     }
 
     /// Parses the word starting at `start` ("=?"). Returns nil if there is no word shape at all;

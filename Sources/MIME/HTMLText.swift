@@ -127,17 +127,28 @@ public enum HTMLText {
 
     /// Renders `html` (already decoded to a String).
     public static func render(_ html: String, maxURLs: Int = 10_000) -> Rendered {
+        var index = URLIndex()
+        return render(html, maxURLs: maxURLs, index: &index)
+    }
+
+    /// Renders `html`, its URLs in a new list of `index` (the message's, which then merges them
+    /// into the message's list without hashing them again).
+    static func render(_ html: String, maxURLs: Int, index: inout URLIndex) -> Rendered {
         var html = html
-        return html.withUTF8 { render(utf8: $0, maxURLs: maxURLs) }
+        return html.withUTF8 { render(utf8: $0, maxURLs: maxURLs, index: &index) }
     }
 
     /// Renders UTF-8 HTML. Works on bytes; the few steps whose String form differs from a byte
     /// form on non-ASCII input (Unicode case mapping, grapheme clusters) use the String form there.
-    static func render(utf8 b: UnsafeBufferPointer<UInt8>, maxURLs: Int) -> Rendered {
+    static func render(utf8 b: UnsafeBufferPointer<UInt8>, maxURLs: Int, index: inout URLIndex) -> Rendered {
+        index.startList()
         guard b.baseAddress != nil else {
             return Rendered(text: "", hiddenText: "", urls: [], hasHiddenText: false)
         }
         var renderer = Renderer(b, maxURLs: maxURLs)
+        // The index moves into the renderer and back (no copy of its storage).
+        swap(&renderer.urls, &index)
+        defer { swap(&renderer.urls, &index) }
         return renderer.run()
     }
 
@@ -150,8 +161,7 @@ public enum HTMLText {
         let maxURLs: Int
         var visible = [UInt8]()
         var hidden = [UInt8]()
-        var urls: [String] = []
-        var seenURLs = Set<String>()
+        var urls = URLIndex()  // the list of this HTML's URLs
         var stack: [Element] = []
         var names = [UInt8]()  // the stack's names, back to back
         var hiddenDepth = 0
@@ -181,7 +191,8 @@ public enum HTMLText {
                 hidden.append(32)
                 return
             }
-            // Runs of white space become one pending space; runs of other bytes are copied whole.
+            // Runs of white space become one pending space; text in between is copied whole, a
+            // single space between two words included (it is what the collapsing would write).
             @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 || c == 12 }
             var k = 0
             let count = decoded.count
@@ -192,7 +203,10 @@ public enum HTMLText {
                     continue
                 }
                 var e = k + 1
-                while e < count && !isSpace(decoded[e]) { e += 1 }
+                while e < count {
+                    let c = decoded[e]
+                    if !isSpace(c) { e += 1 } else if c == 32 && e + 1 < count && !isSpace(decoded[e + 1]) { e += 2 } else { break }
+                }
                 if pendingSpace, let last = visible.last, last != 10, last != 32 { visible.append(32) }
                 pendingSpace = false
                 visible.append(contentsOf: UnsafeBufferPointer(rebasing: decoded[k..<e]))
@@ -221,8 +235,8 @@ public enum HTMLText {
         }
 
         mutating func addURL(_ raw: UnsafeBufferPointer<UInt8>) {
-            guard urls.count < maxURLs else { return }
-            if let u = MIMEURL.normalize(raw), seenURLs.insert(u).inserted { urls.append(u) }
+            guard urls.list.count < maxURLs else { return }
+            if let u = MIMEURL.normalize(raw) { urls.add(u) }
         }
 
         mutating func addURL(_ raw: String) {
@@ -343,6 +357,20 @@ public enum HTMLText {
         var nameCount: Int { rawNameASCII ? rawNameEnd - rawNameStart : name.count }
         @inline(__always) func nameByte(_ k: Int) -> UInt8 { rawNameASCII ? lowerByte(b[rawNameStart + k]) : name[k] }
 
+        /// What the attribute name at `from..<to` means, lower-cased as `String.lowercased()` does.
+        mutating func attributeKind(_ from: Int, _ to: Int) -> AttributeKind {
+            var ascii = true
+            for k in from..<to where b[k] >= 0x80 { ascii = false; break }
+            if ascii { return attributeTable.lookup(lowercasing: slice(from, to)) ?? .other }
+            var loweredName = [UInt8]()
+            swap(&loweredName, &attributeName)
+            defer { swap(&loweredName, &attributeName) }
+            if lowercaseName(from, to, into: &loweredName) {
+                return loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
+            }
+            return HTMLText.attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
+        }
+
         mutating func run() -> Rendered {
             var i = 0
             while i < n {
@@ -392,15 +420,19 @@ public enum HTMLText {
                         ? name.withUnsafeBufferPointer { tagTable.lookup($0) } ?? TagInfo()
                         : tagInfo(ofUnicodeName: String(decoding: name, as: UTF8.self))
                 }
-                values.removeAll(keepingCapacity: true)
-                attributes.removeAll(keepingCapacity: true)
-                // Attributes.
+                if !values.isEmpty { values.removeAll(keepingCapacity: true) }
+                if !attributes.isEmpty { attributes.removeAll(keepingCapacity: true) }
+                // Attributes. Only those that mean something to the renderer (URLs, style,
+                // hidden, alt, size, content) are kept, with their values decoded; the others
+                // (class, width, ...) are skipped, and so are a closing tag's.
+                var attributeCount = 0
                 while j < n, b[j] != 62 {
                     let c = b[j]
                     if c == 32 || c == 9 || c == 10 || c == 13 || c == 47 { j += 1; continue }
                     let aStart = j
                     while j < n, !(b[j] == 61 || b[j] == 62 || b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 47) { j += 1 }
                     let aEnd = j
+                    let kind = aEnd > aStart && !closing ? attributeKind(aStart, aEnd) : .other
                     while j < n, isSpace(b[j]) { j += 1 }
                     let valueStart = values.count
                     if j < n, b[j] == 61 {
@@ -411,33 +443,19 @@ public enum HTMLText {
                             j += 1
                             let vStart = j
                             j = next(q, from: j)
-                            decodeEntities(slice(vStart, j), into: &values)
+                            if kind != .other { decodeEntities(slice(vStart, j), into: &values) }
                             if j < n { j += 1 }
                         } else {
                             let vStart = j
                             while j < n, !(b[j] == 32 || b[j] == 9 || b[j] == 10 || b[j] == 13 || b[j] == 62) { j += 1 }
-                            decodeEntities(slice(vStart, j), into: &values)
+                            if kind != .other { decodeEntities(slice(vStart, j), into: &values) }
                         }
                     }
                     if aEnd > aStart {
-                        let kind: AttributeKind
-                        var ascii = true
-                        for k in aStart..<aEnd where b[k] >= 0x80 { ascii = false; break }
-                        if ascii {
-                            kind = attributeTable.lookup(lowercasing: slice(aStart, aEnd)) ?? .other
-                        } else {
-                            var loweredName = [UInt8]()
-                            swap(&loweredName, &attributeName)
-                            if lowercaseName(aStart, aEnd, into: &loweredName) {
-                                kind = loweredName.withUnsafeBufferPointer { attributeTable.lookup($0) } ?? .other
-                            } else {
-                                kind = attributeKind(ofUnicodeName: String(decoding: loweredName, as: UTF8.self))
-                            }
-                            swap(&loweredName, &attributeName)
-                        }
-                        attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count))
+                        attributeCount += 1
+                        if kind != .other { attributes.append(Attribute(kind: kind, valueStart: valueStart, valueEnd: values.count)) }
                     }
-                    if attributes.count > 256 { break }
+                    if attributeCount > 256 { break }
                 }
                 i = min(n, j + 1)
 
@@ -503,10 +521,11 @@ public enum HTMLText {
                     if isHidden { hiddenDepth += 1 }
                 }
             }
-            let text = String(decoding: cleanInvisible(visible), as: UTF8.self)
-            for u in MIMEURL.extract(from: text) where urls.count < maxURLs && seenURLs.insert(u).inserted { urls.append(u) }
+            var text = String(decoding: cleanInvisible(visible), as: UTF8.self)
+            // URLs of the visible text after those of the attributes, in the same list.
+            text.withUTF8 { MIMEURL.extract(from: $0, into: &urls, limit: maxURLs) }
             let hiddenString = String(decoding: hidden, as: UTF8.self).trimmingSpaces()
-            return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls, hasHiddenText: styledHidden)
+            return Rendered(text: text.trimmingSpaces(), hiddenText: hiddenString, urls: urls.list, hasHiddenText: styledHidden)
         }
     }
 
@@ -554,16 +573,24 @@ public enum HTMLText {
     ].map { Array($0.utf8) }
 
     /// Whether a style attribute's value hides the element's content (white space removed,
-    /// lower-cased, then compared with the patterns).
+    /// lower-cased, then compared with the patterns; in a scratch buffer on the stack).
     static func isHidingStyle(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
-        var style = [UInt8]()
-        style.reserveCapacity(value.count)
-        for c in value where c != 32 && c != 9 && c != 10 && c != 13 { style.append(lowerByte(c)) }
-        for pattern in hidingPatterns where contains(style, pattern) { return true }
-        return style.ends(with: Array("opacity:0".utf8)) || style.ends(with: Array("font-size:0".utf8))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(value.count, 1)) { scratch in
+            var count = 0
+            for c in value where c != 32 && c != 9 && c != 10 && c != 13 { scratch[count] = lowerByte(c); count += 1 }
+            let style = UnsafeBufferPointer(rebasing: scratch[0..<count])
+            for pattern in hidingPatterns where contains(style, pattern) { return true }
+            return ends(style, with: "opacity:0") || ends(style, with: "font-size:0")
+        }
     }
 
-    static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+    static func ends(_ hay: UnsafeBufferPointer<UInt8>, with suffix: StaticString) -> Bool {
+        let m = suffix.utf8CodeUnitCount
+        guard hay.count >= m else { return false }
+        return memcmp(hay.baseAddress! + (hay.count - m), suffix.utf8Start, m) == 0
+    }
+
+    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
         guard needle.count <= hay.count, let first = needle.first else { return false }
         var i = 0
         while i + needle.count <= hay.count {
@@ -644,6 +671,9 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     private var entries: [(start: Int, count: Int, value: Value)] = []
     private var storage: [UInt8] = []
     private let mask: Int
+    /// For each key length (16 and more share the last), a bit per first byte (its low six bits)
+    /// of the keys of that length: most names looked up are not keys, and fail on this test.
+    private var firstBytes = [UInt64](repeating: 0, count: 17)
 
     init(_ pairs: [(String, Value)]) {
         var size = 16
@@ -652,12 +682,20 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
         slots = [Int](repeating: -1, count: size)
         for (key, value) in pairs {
             let bytes = Array(key.utf8)
+            precondition(!bytes.isEmpty, "ByteKeyTable keys are not empty")
             var slot = bytes.withUnsafeBufferPointer { ByteKeyTable.hash($0) } & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = entries.count
             entries.append((storage.count, bytes.count, value))
             storage += bytes
+            if let first = bytes.first { firstBytes[min(bytes.count, 16)] |= 1 << (first & 63) }
         }
+    }
+
+    /// Whether some key has `count` bytes and starts with `first` (false: no key is `key`).
+    @inline(__always)
+    private func mayHold(count: Int, first: UInt8) -> Bool {
+        firstBytes[min(count, 16)] & (1 << (first & 63)) != 0
     }
 
     @inline(__always)
@@ -670,6 +708,7 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     /// The value for `key` lower-cased (ASCII letters only); nil also when `key` is not ASCII.
     func lookup(lowercasing key: UnsafeBufferPointer<UInt8>) -> Value? {
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+        guard let first = key.first, mayHold(count: key.count, first: lower(first)) else { return nil }
         var h: UInt32 = 2_166_136_261
         for c in key { h = (h ^ UInt32(lower(c))) &* 16_777_619 }
         var slot = Int(h) & mask
@@ -689,6 +728,7 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     }
 
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Value? {
+        guard let first = key.first, mayHold(count: key.count, first: first) else { return nil }
         var slot = ByteKeyTable.hash(key) & mask
         while true {
             let e = slots[slot]

@@ -198,18 +198,21 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
         var controls = 0
         var i = 0
         let raw = UnsafeRawPointer(b.baseAddress!)
+        @inline(__always) func isControl(_ c: UInt8) -> Bool { c < 32 && c != 9 && c != 10 && c != 13 && c != 12 && c != 27 }
+        // Eight bytes at a time: the high bit of each byte below 32 is set in `below` (exactly:
+        // (c & 0x7F) + 0x60 cannot carry into the next byte), and only those bytes are looked at.
+        while i + 8 <= sampleCount {
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            var below = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x6060_6060_6060_6060) | x) & 0x8080_8080_8080_8080
+            while below != 0 {
+                if isControl(UInt8(truncatingIfNeeded: x >> UInt64(below.trailingZeroBitCount - 7))) { controls += 1 }
+                below &= below - 1
+            }
+            i += 8
+        }
         while i < sampleCount {
-            // Eight bytes none of which is below 32 (exact test: (x - 0x20…) & ~x & 0x80…).
-            if i + 8 <= sampleCount {
-                let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080 == 0 { i += 8; continue }
-            }
-            let end = min(i + 8, sampleCount)
-            while i < end {
-                let c = b[i]
-                if c < 32 && c != 9 && c != 10 && c != 13 && c != 12 && c != 27 { controls += 1 }
-                i += 1
-            }
+            if isControl(b[i]) { controls += 1 }
+            i += 1
         }
         if controls * 100 > max(sampleCount, 1) * 5 { return .binary }
         return .text
@@ -266,7 +269,9 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The types a filename extension promises (nil: the extension promises nothing checkable).
-    static func expected(forExtension ext: String) -> Set<MIMEFileType>? {
+    /// (Lists rather than sets: only membership is asked, of a handful of constants, and a set
+    /// would be built and hashed for every part.)
+    static func expected(forExtension ext: String) -> [MIMEFileType]? {
         switch ext {
         case "exe", "dll", "scr", "cpl", "sys", "com", "ocx", "efi": return [.pe]
         case "pdf": return [.pdf]
@@ -300,7 +305,7 @@ public enum MIMEFileType: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The types a declared media type promises (nil: nothing checkable, e.g. octet-stream).
-    static func expected(forMediaType type: MIMEContentType) -> Set<MIMEFileType>? {
+    static func expected(forMediaType type: MIMEContentType) -> [MIMEFileType]? {
         switch type.type {
         case "image":
             switch type.subtype {

@@ -52,12 +52,21 @@ public struct MIMEMessage: Sendable {
 
     /// All body text the reader sees, parts separated by a blank line (HTML rendered).
     public var bodyText: String {
-        bodyTextParts.compactMap(\.text).joined(separator: "\n\n")
+        // (The parts are read in place: `bodyTextParts` would copy each one, all its fields retained.)
+        var texts: [String] = []
+        for k in parts.indices where parts[k].isBodyText {
+            if let text = parts[k].text { texts.append(text) }
+        }
+        return texts.joined(separator: "\n\n")
     }
 
     /// Text hidden in HTML bodies.
     public var hiddenText: String {
-        bodyTextParts.compactMap(\.hiddenText).filter { !$0.isEmpty }.joined(separator: "\n")
+        var texts: [String] = []
+        for k in parts.indices where parts[k].isBodyText {
+            if let text = parts[k].hiddenText, !text.isEmpty { texts.append(text) }
+        }
+        return texts.joined(separator: "\n")
     }
 
     /// The children of a part.

@@ -209,7 +209,8 @@ enum MIMEParameterParser {
 
             // RFC 2231 name analysis: attribute ["*" section] ["*"].
             var name = String(decoding: nameBytes, as: UTF8.self).lowercased()
-            if let star = name.firstIndex(of: "*") {
+            // (No '*' byte, no "*" Character: the Character search runs only when it can find one.)
+            if nameBytes.contains(42), let star = name.firstIndex(of: "*") {
                 let base = String(name[..<star])
                 var rest = name[name.index(after: star)...]
                 var encoded = false
@@ -282,7 +283,7 @@ enum MIMEParameterParser {
             all += ps
             all += es
             let occurrences = ps.count + es.count
-            let distinct = Set((ps + es).map(\.value)).count
+            let distinct = occurrences <= 1 ? occurrences : Set((ps + es).map(\.value)).count
             if name == "boundary" {
                 if occurrences > 1 { defects.insert(.repeatedBoundary) }
                 if distinct > 1 { defects.insert(.conflictingBoundary) }

@@ -65,7 +65,7 @@ final class MessageBuilder {
     var message = MIMEMessage()
     var partLimitReported = false
     var readings: [Reading] = []
-    var urlSet: Set<String> = []
+    var urlIndex = URLIndex()
 
     init(limits: MIMELimits) { self.limits = limits }
 
@@ -92,15 +92,10 @@ final class MessageBuilder {
         if !message.limitErrors.contains(error) { message.limitErrors.append(error) }
     }
 
-    func addURLs(_ urls: [String]) {
-        for url in urls where !urlSet.contains(url) {
-            if message.urls.count >= limits.maxURLs {
-                limit(.tooManyURLs(limit: limits.maxURLs))
-                return
-            }
-            urlSet.insert(url)
-            message.urls.append(url)
-        }
+    /// Adds the URLs of the part just analysed (the index's current list) to the message's
+    /// list: unique, in order of appearance, capped.
+    func addURLs() {
+        if !urlIndex.addList(to: &message.urls, limit: limits.maxURLs) { limit(.tooManyURLs(limit: limits.maxURLs)) }
     }
 
     func record(_ reading: Reading) { readings.append(reading) }
@@ -234,11 +229,24 @@ struct LineMachine {
     var fieldStart = -1
     var fieldNameEnd = 0
     var fieldName = ""
-    var fieldValue: [UInt8] = []
+    /// The current field's value, copied once the field is complete: it runs from `valueStart`
+    /// (after the colon) over `valueLines` lines, the last ending at `valueEnd`, and holds
+    /// `valueLength` bytes once the line breaks are left out (RFC 5322 §2.2.3 unfolding).
+    var valueStart = 0
+    var valueEnd = 0
+    var valueLines = 0
+    var valueLength = 0
     var fieldEnd = 0
     var headerBytes = 0
     var headerTruncated = false
     var headerLines = 0
+
+    /// The leaf whose body lines are being read (phase `.body`), where its first line starts,
+    /// and the first of its lines that starts with "begin " (an uuencoded file, maybe): noted
+    /// here, while each line start is at hand, so the analysis need not look at every line again.
+    var scannedLeaf = -1
+    var scannedFrom = 0
+    var firstBeginLine: Int?
 
     init(builder: MessageBuilder, buffer: UnsafeBufferPointer<UInt8>, range: Range<Int>, source: Int, root: Int) {
         self.builder = builder
@@ -324,6 +332,17 @@ struct LineMachine {
     }
 
     mutating func bodyLine(_ ls: Int, _ le: Int, _ next: Int) {
+        if phase == .body {
+            if cur != scannedLeaf {
+                scannedLeaf = cur
+                scannedFrom = ls
+                firstBeginLine = nil
+            }
+            if firstBeginLine == nil && le - ls >= 6 && buffer[ls] == 98 && buffer[ls + 1] == 101 && buffer[ls + 2] == 103
+                && buffer[ls + 3] == 105 && buffer[ls + 4] == 110 && buffer[ls + 5] == 32 {
+                firstBeginLine = ls
+            }
+        }
         if le - ls > 998 {
             builder.flag(cur, .lineTooLong)
             if le - ls > limits.maxLineLength { builder.limit(.lineTooLong(limit: limits.maxLineLength)) }
@@ -359,7 +378,11 @@ struct LineMachine {
         let first = buffer[ls]
         if first == 32 || first == 9 {
             if fieldStart >= 0 {
-                if !headerTruncated { fieldValue.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[ls..<le])) }
+                if !headerTruncated {
+                    valueEnd = le
+                    valueLines += 1
+                    valueLength += le - ls
+                }
                 fieldEnd = next
             } else {
                 builder.flag(cur, .leadingContinuationLine)
@@ -378,7 +401,10 @@ struct LineMachine {
             fieldName = String(decoding: UnsafeBufferPointer(rebasing: buffer[ls..<nameEnd]), as: UTF8.self)
             var v = j + 1
             while v < le, buffer[v] == 32 || buffer[v] == 9 { v += 1 }
-            fieldValue = headerTruncated ? [] : Array(UnsafeBufferPointer(rebasing: buffer[v..<le]))
+            valueStart = v
+            valueEnd = le
+            valueLines = headerTruncated ? 0 : 1
+            valueLength = headerTruncated ? 0 : le - v
             fieldEnd = next
             return
         }
@@ -398,16 +424,19 @@ struct LineMachine {
         processLine(ls, le, next)
     }
 
-    /// Whether `buffer[from..<to]` holds a NUL or a CR (eight bytes at a time).
+    /// Whether `buffer[from..<to]` holds a NUL or a CR (eight bytes at a time; the zero-byte
+    /// test is exact about whether a word holds one, so the last, overlapping word settles the
+    /// few bytes left of a line of eight or more).
     static func containsNULOrCR(_ buffer: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
         let raw = UnsafeRawPointer(buffer.baseAddress!)
         var i = from
         @inline(__always) func hasZero(_ x: UInt64) -> Bool { (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 }
+        @inline(__always) func hasNULOrCR(_ x: UInt64) -> Bool { hasZero(x) || hasZero(x ^ 0x0D0D_0D0D_0D0D_0D0D) }
         while i + 8 <= to {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if hasZero(x) || hasZero(x ^ 0x0D0D_0D0D_0D0D_0D0D) { break }
+            if hasNULOrCR(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
             i += 8
         }
+        if i < to && to - from >= 8 { return hasNULOrCR(raw.loadUnaligned(fromByteOffset: to - 8, as: UInt64.self)) }
         while i < to {
             let c = buffer[i]
             if c == 0 || c == 13 { return true }
@@ -419,7 +448,7 @@ struct LineMachine {
     mutating func commitField() {
         guard fieldStart >= 0 else { return }
         defer { fieldStart = -1 }
-        if headerTruncated && fieldValue.isEmpty { return }
+        if headerTruncated && valueLength == 0 { return }
         if fields.count >= limits.maxHeaderFields {
             if !headerTruncated {
                 headerTruncated = true
@@ -428,14 +457,36 @@ struct LineMachine {
             }
             return
         }
-        fields.append(MIMEHeaderField(name: fieldName, rawValue: fieldValue, range: fieldStart..<fieldEnd))
+        if fields.isEmpty { fields.reserveCapacity(8) }  // (a message's header has a few dozen fields, a part's a few)
+        fields.append(MIMEHeaderField(name: fieldName, rawValue: fieldValue(), range: fieldStart..<fieldEnd))
+    }
+
+    /// The current field's value, unfolded: its lines without their line breaks (LF, and a CR
+    /// just before it), in one array of the final size.
+    func fieldValue() -> [UInt8] {
+        if valueLines == 0 { return [] }
+        if valueLines == 1 { return Array(UnsafeBufferPointer(rebasing: buffer[valueStart..<valueEnd])) }
+        var value = [UInt8]()
+        value.reserveCapacity(valueLength)
+        let base = buffer.baseAddress!
+        var lineStart = valueStart
+        for _ in 1..<valueLines {
+            // Every line but the last ends with an LF.
+            let lf = base.distance(to: memchr(base + lineStart, 10, valueEnd - lineStart)!.assumingMemoryBound(to: UInt8.self))
+            let end = lf > lineStart && base[lf - 1] == 13 ? lf - 1 : lf
+            value.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: end - lineStart))
+            lineStart = lf + 1
+        }
+        value.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: valueEnd - lineStart))
+        return value
     }
 
     mutating func resetHeaderState(start: Int) {
         headerStart = start
         fields = []
         fieldStart = -1
-        fieldValue = []
+        valueLines = 0
+        valueLength = 0
         headerBytes = 0
         headerTruncated = false
         headerLines = 0
@@ -646,6 +697,11 @@ struct LineMachine {
                 if raw8.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { high = true; break }
                 k += 8
             }
+            if !high && k < n && n >= 8 {
+                // The last eight bytes, overlapping the words already seen.
+                high = raw8.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) & 0x8080_8080_8080_8080 != 0
+                k = n
+            }
             while !high && k < n {
                 if base[k] >= 0x80 { high = true }
                 k += 1
@@ -709,7 +765,9 @@ struct LineMachine {
         parts[p].bodyRange = lower..<max(lower, end)
         switch parts[p].kind {
         case .leaf:
-            builder.analyzeLeaf(p, buffer: buffer)
+            // Every line of the body was seen in `bodyLine` if it was read from its first line.
+            let lines: BodyLines = p == scannedLeaf && scannedFrom == lower ? .seen(firstBegin: firstBeginLine.map { $0 - lower }) : .unknown
+            builder.analyzeLeaf(p, buffer: buffer, lines: lines)
         case .message:
             break
         case .multipart:

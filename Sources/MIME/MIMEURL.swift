@@ -22,9 +22,16 @@ public enum MIMEURL {
 
     /// Finds URLs in UTF-8 text, normalised, in order, without duplicates.
     static func extract(from bytes: UnsafeBufferPointer<UInt8>) -> [String] {
-        var found: [String] = []
-        var seen = Set<String>()
-        guard let base = bytes.baseAddress else { return found }
+        var index = URLIndex()
+        extract(from: bytes, into: &index)
+        return index.list
+    }
+
+    /// Adds the URLs of UTF-8 text to the current list of `index`, normalised, in order, until
+    /// the list holds `limit` URLs (the message's index spares hashing each URL again to merge
+    /// it with the message's other URLs).
+    static func extract(from bytes: UnsafeBufferPointer<UInt8>, into index: inout URLIndex, limit: Int = .max) {
+        guard let base = bytes.baseAddress else { return }
         let n = bytes.count
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
         @inline(__always) func matches(_ p: StaticString, at k: Int) -> Bool {
@@ -75,14 +82,13 @@ public enum MIMEURL {
                 }
                 k = anchor(from: k + 1)
             }
-            if best >= n { break }
+            if best >= n || index.list.count >= limit { break }
             let start = best
             var e = start
             while e < n, isURLByte(bytes[e]) { e += 1 }
-            if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])), seen.insert(url).inserted { found.append(url) }
+            if let url = normalize(UnsafeBufferPointer(rebasing: bytes[start..<e])) { index.add(url) }
             i = max(e, start + 1)
         }
-        return found
     }
 
     static func isURLByte(_ c: UInt8) -> Bool {
@@ -104,11 +110,31 @@ public enum MIMEURL {
     static func normalize(_ input: UnsafeBufferPointer<UInt8>) -> String? {
         // WHATWG URL parsing removes every ASCII tab and newline from the input first, so a link
         // whose href is split over lines in the HTML is the URL a browser would follow.
-        if input.contains(where: { $0 == 9 || $0 == 10 || $0 == 13 }) {
-            let joined = input.filter { $0 != 9 && $0 != 10 && $0 != 13 }
-            return joined.withUnsafeBufferPointer { normalize($0) }
+        // One look at each byte finds both those and 8-bit bytes (for `normalizeASCII`): eight
+        // bytes at a time, none of them below 0x20 or above 0x7F in the usual case.
+        var ascii = true
+        var k = 0
+        let n = input.count
+        if let raw = UnsafeRawPointer(input.baseAddress) {
+            while k + 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                // High bit of each byte: set when the byte is 0x80 or more, or below 0x20 (exact,
+                // no carry between bytes: (b & 0x7F) + 0x60 stays below 0x100).
+                let belowSpace = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x6060_6060_6060_6060) | x) & 0x8080_8080_8080_8080
+                if (x & 0x8080_8080_8080_8080) | belowSpace != 0 { break }
+                k += 8
+            }
         }
-        switch normalizeASCII(input) {
+        while k < n {
+            let c = input[k]
+            if c == 9 || c == 10 || c == 13 {
+                let joined = input.filter { $0 != 9 && $0 != 10 && $0 != 13 }
+                return joined.withUnsafeBufferPointer { normalize($0) }
+            }
+            if c >= 0x80 { ascii = false }
+            k += 1
+        }
+        switch ascii ? normalizeASCII(input) : .needsUnicode {
         case .url(let url): return url
         case .notURL: return nil
         case .needsUnicode: return normalizeUsingStrings(String(decoding: input, as: UTF8.self))
@@ -121,14 +147,11 @@ public enum MIMEURL {
     /// once percent-decoded): there every Character is one byte (CR LF aside, which no step
     /// below can tell from two), so byte operations give the same result. Anything else is
     /// `.needsUnicode`, for the String version (Unicode case mapping, grapheme clusters).
+    /// `b` is ASCII (`normalize` checked it on its way).
     static func normalizeASCII(_ b: UnsafeBufferPointer<UInt8>) -> FastResult {
+        assert(!b.contains { $0 >= 0x80 })
         var lo = 0
         var hi = b.count
-        var i = 0
-        while i < hi {
-            if b[i] >= 0x80 { return .needsUnicode }
-            i += 1
-        }
         // Character.isWhitespace on ASCII: HT, LF, VT, FF, CR, space.
         @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
@@ -146,12 +169,18 @@ public enum MIMEURL {
             hi -= 1
         }
         let n = hi - lo
+        let from = lo  // (a constant: the closure below reads it without a box)
         // One scratch allocation: the URL (backslashes turned) and, after it, the host.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * n + 16) { scratch in
             let s = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
             let hostBuffer = scratch.baseAddress! + n
             // Backslashes read as slashes.
-            for k in 0..<n { let c = b[lo + k]; s[k] = c == 92 ? 47 : c }
+            if n > 0 {
+                s.baseAddress!.update(from: b.baseAddress! + from, count: n)
+                if memchr(s.baseAddress!, 92, n) != nil {
+                    for k in 0..<n where s[k] == 92 { s[k] = 47 }
+                }
+            }
             // Scheme.
             var schemeEnd = -1
             var k = 0

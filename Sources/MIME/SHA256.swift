@@ -53,7 +53,7 @@ public struct SHA256Hasher: @unchecked Sendable {
 
     /// Finishes the hash.
     public consuming func finalize() -> SHA256Digest {
-        SHA256Digest(bytes: Array(hash.finalize()))
+        SHA256Digest(bytes: hash.finalize().withUnsafeBytes { Array($0) })
     }
 }
 

@@ -163,6 +163,74 @@ import Testing
         #expect(m.root.defects.contains(.eightBitIn7BitBody))
     }
 
+    /// Folded fields: the raw value is every line of the field after the colon (and the white
+    /// space after it), line breaks (LF, and a CR just before it) left out, other CRs kept.
+    @Test func foldedFieldValuesAreUnfolded() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var text = ""
+            var expected: [(String, String)] = []
+            for f in 0..<Int.random(in: 1...6, using: &generator) {
+                let name = "X-F\(f)"
+                var value = ["", "v", "a\rb", "x y"].randomElement(using: &generator)!
+                text += name + ":" + ["", " ", " \t"].randomElement(using: &generator)! + value
+                for _ in 0..<Int.random(in: 0...3, using: &generator) {
+                    let line = [" ", "\t"].randomElement(using: &generator)! + ["c", "", "d\re", " "].randomElement(using: &generator)!
+                    text += ["\n", "\r\n"].randomElement(using: &generator)! + line
+                    value += line
+                }
+                text += ["\n", "\r\n"].randomElement(using: &generator)!
+                expected.append((name, value))
+            }
+            let m = MIMEParser().parse(Array((text + "\nbody\n").utf8))  // line breaks as written
+            #expect(m.header.fields.map(\.name) == expected.map(\.0), "\(text.debugDescription)")
+            #expect(m.header.fields.map { String(decoding: $0.rawValue, as: UTF8.self) } == expected.map(\.1), "\(text.debugDescription)")
+        }
+    }
+
+    /// A header over the size limit keeps what came before the line that crossed it.
+    @Test func foldedFieldCutByHeaderLimit() {
+        var limits = MIMELimits.default
+        limits.maxHeaderBytes = 40
+        let m = parse("A: 1234567890\n continued-one\n continued-two\nB: x\n\nbody\n", limits: limits)
+        #expect(m.header.fields.map(\.name) == ["A"])
+        #expect(m.header.fields.first.map { String(decoding: $0.rawValue, as: UTF8.self) } == "1234567890 continued-one")
+        #expect(m.root.defects.contains(.headerTruncated))
+    }
+
+    /// The message's body text and hidden text join those of its body text parts, in order
+    /// (attachments left out, empty hidden texts skipped).
+    @Test func bodyAndHiddenTextJoinTheBodyTextParts() {
+        let m = parse("""
+        Content-Type: multipart/mixed; boundary=b
+
+        --b
+        Content-Type: text/plain
+
+        one
+        --b
+        Content-Type: text/html
+
+        <p>two<span style="display:none">h1</span></p>
+        --b
+        Content-Type: text/html
+
+        <p>three</p>
+        --b
+        Content-Type: text/html
+        Content-Disposition: attachment
+
+        <p>four<span hidden>h2</span></p>
+        --b
+        Content-Type: text/html
+
+        <div hidden>h3</div>
+        --b--
+        """)
+        #expect(m.bodyText == "one\n\ntwo\n\nthree\n\n")
+        #expect(m.hiddenText == "h1\nh3")
+    }
+
     // MARK: Ambiguities
 
     @Test func duplicateContentTypeScansBothReadings() {
