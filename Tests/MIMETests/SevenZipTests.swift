@@ -1,7 +1,7 @@
 // 7z archives: listing, limits, encryption. Unencrypted archives are written here, at test
 // time, by libarchive's 7-Zip writer; libarchive cannot write encrypted 7z, so those two are
-// committed fixtures made with py7zr (scripts/mime-fixtures.py). RAR has no test: no RAR writer
-// is available (see docs/mime.md).
+// committed fixtures made with py7zr (scripts/mime-fixtures.py). RAR: RARTests.swift, on archives
+// made by WinRAR (see docs/mime.md).
 import CArchive
 import Testing
 @testable import MIME
