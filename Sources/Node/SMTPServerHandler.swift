@@ -7,8 +7,12 @@
 // Security notes:
 //   - STARTTLS: after the 220 every buffered plain-text byte is dropped before the TLS handler is
 //     inserted (CVE-2011-0411); nothing read in plain text survives into the TLS session.
-//   - Memory per session is bounded: command lines by the line limit, content by
-//     `Defaults.spoolWriteChunk` (reads pause while a write to disk is in flight).
+//   - Memory per session is bounded: command lines by the line limit; content by
+//     `Defaults.spoolWriteChunk` without a policy (reads pause while a write to disk is in
+//     flight), and with a policy by the message size limit and the node's scan memory budget
+//     (`ScanMemoryBudget`: every session together at most `scanning.memory_limit`).
+//   - A message's bytes never outlive its transaction: RSET, EHLO, HELO or STARTTLS between
+//     BDAT chunks drop what was received, so nothing can be prepended to the next message.
 //   - The 250 after DATA is sent only when `SpoolWriter.commit()` returned: file and directory fsynced.
 //   - Replies are flushed when the input is drained, as PIPELINING expects (RFC 2920 §3.2).
 
@@ -177,6 +181,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             log.record(LogRecord(program: "smtpd", text: "TLS connection established from \(clientText): \(tlsVersion ?? "TLS")"))
             if runtime.listener.tls == .implicit { return }
             machine?.tlsEstablished()
+            abortMessage()  // nothing received before TLS belongs to a message sent after it
             mode = .commands
             process(context)
             flushIfNeeded(context)
@@ -366,6 +371,9 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             logReject(parsed, reply)
         }
         perform(action, context)
+        // RSET, EHLO, HELO or STARTTLS between BDAT chunks end the transaction in the state
+        // machine: what was received for it goes too, so nothing of it can join the next message.
+        if message != nil && machine?.transaction == nil { abortMessage() }
     }
 
     private func logReject(_ parsed: Result<SMTPCommand, SMTPCommandError>, _ reply: SMTPReply) {
@@ -540,6 +548,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: - The message
 
     private func beginMessage(_ context: ChannelHandlerContext) {
+        abortMessage()  // a message not finished (BDAT chunks without LAST) never joins this one
         guard let machine, let transaction = machine.transaction else { return }
         let id = Spool.newQueueID()
         if let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
@@ -596,7 +605,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func spillContent(_ context: ChannelHandlerContext, force: Bool) {
         guard let message else { return }
         if !(dataDecoder?.isAcceptable ?? true) {
-            content.clear()  // over a limit: the message will be refused; keep nothing
+            content = context.channel.allocator.buffer(capacity: 0)  // over a limit: refused; keep nothing
             return
         }
         // With a policy the message stays in memory (at most the size limit) until it is decided,
@@ -637,7 +646,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             scanReserved += step
         } else {
             scanOverBudget = true
-            content.clear()
+            content = ByteBuffer()  // the storage goes with the reservation
             releaseScanMemory()
         }
     }
@@ -743,7 +752,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         message?.abort()
         message = nil
         dataDecoder = nil
-        content.clear()
+        content = ByteBuffer()  // the storage goes too: an idle session keeps no message-sized buffer
         releaseScanMemory()
         scanBudget = nil
         scanOverBudget = false

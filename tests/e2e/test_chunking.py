@@ -59,6 +59,62 @@ def test_bdat_pipelined_chunks(gh, c):
     assert c.pending(0.5) == b""
 
 
+def send_fresh(c) -> tuple[str, int]:
+    """A one-chunk message from x@foreign.test to alice; returns (queue id, size in the queue)."""
+    body = header() + b"fresh\r\n"
+    assert c.cmd("MAIL FROM:<x@foreign.test>").code == 250
+    assert c.cmd("RCPT TO:<alice@example.test>").code == 250
+    c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    r = c.reply()
+    assert r.code == 250 and r.queue_id, str(r)
+    return r.queue_id, len(body)
+
+
+def start_stale_transaction(c) -> None:
+    """A transaction whose BDAT chunks never end (no LAST)."""
+    stale = b"STALE-BYTES-" * 10
+    assert c.cmd("MAIL FROM:<stale@foreign.test>").code == 250
+    assert c.cmd("RCPT TO:<bob@example.test>").code == 250
+    c.send(b"BDAT %d\r\n" % len(stale) + stale)
+    assert c.reply().code == 250
+
+
+def assert_only_fresh(gh, queue_id: str, reference_id: str) -> None:
+    queue = {m["id"]: m for m in gh.queue_list()}
+    msg, ref = queue[queue_id], queue[reference_id]
+    assert msg["sender"] == "x@foreign.test", msg
+    assert msg["recipients"] == ["alice@example.test"], msg
+    assert msg["size"] == ref["size"], (msg, ref)  # not one byte of the unfinished chunks
+
+
+@pytest.mark.parametrize("reset", ["RSET", "EHLO client.foreign.test"])
+def test_unfinished_bdat_never_joins_the_next_message(gh, c, reset):
+    """RFC 3030 §3: RSET (and a new EHLO) abandons the transaction, chunks included."""
+    start_stale_transaction(c)
+    assert c.cmd(reset).code == 250
+    queue_id, _ = send_fresh(c)
+    reference, _ = send_fresh(c)  # the same message, same session state, nothing before it
+    assert_only_fresh(gh, queue_id, reference)
+
+
+def test_bdat_before_starttls_never_joins_a_message_after_it(gh):
+    """A plain-text transaction with chunks (injected by a man in the middle, say) is gone after
+    STARTTLS (RFC 3207 §4.2): the message sent over TLS keeps its own envelope and content."""
+    c = session(gh.port("inbound"), source=UNTRUSTED)
+    try:
+        if "CHUNKING" not in c.last_ehlo.keywords or "STARTTLS" not in c.last_ehlo.keywords:
+            pytest.skip("CHUNKING or STARTTLS not advertised")
+        start_stale_transaction(c)
+        c.starttls()
+        c.ehlo()
+        reference, _ = send_fresh(c)
+        queue_id, _ = send_fresh(c)
+        assert_only_fresh(gh, queue_id, reference)
+        assert_only_fresh(gh, reference, queue_id)
+    finally:
+        c.close()
+
+
 def test_bdat_content_is_not_interpreted(gh, c):
     before = gh.queue_ids()
     assert c.cmd("MAIL FROM:<x@foreign.test>").code == 250
