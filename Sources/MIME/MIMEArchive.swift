@@ -68,8 +68,11 @@ extension MessageBuilder {
         var recognised = true
         // libarchive does not report RAR 5 encryption (and hands out the ciphertext of stored
         // entries as their content): the archive's own headers say which entries are encrypted.
-        let rar5 = raw ? RAR5Encryption.none : RAR5Headers.encryption(of: data, maxBlocks: limits.maxArchiveEntries + 16)
-        if rar5 == .headers { flag(p, .encryptedArchive) }
+        let rar5: RAR5Encryption? = !raw && RAR5Headers.isRAR5(data) ? RAR5Headers.encryption(of: data) : nil
+        if let rar5 {
+            if rar5.headersEncrypted || rar5.encryptedEntries > 0 { flag(p, .encryptedArchive) }
+            if !rar5.complete { flag(p, .unreadableArchive) }
+        }
         data.withUnsafeBytes { bytes in
             guard archive_read_open_memory(a, bytes.baseAddress, bytes.count) == ARCHIVE_OK else {
                 recognised = false
@@ -112,7 +115,7 @@ extension MessageBuilder {
                 message.parts[q].filenames = [path]
                 message.parts[q].contentType = MIMEContentType(type: "application", subtype: "octet-stream")
                 let declaredSize = archive_entry_size_is_set(entry) != 0 ? Int(archive_entry_size(entry)) : 0
-                let encryptedInRAR5: Bool = if case .entries(let names) = rar5 { names.contains(path) } else { false }
+                let encryptedInRAR5 = rar5?.encryptedNames.contains(path) ?? false
                 if archive_entry_is_encrypted(entry) != 0 || encryptedInRAR5 {
                     message.parts[q].isEncrypted = true
                     message.parts[q].decodedSize = declaredSize

@@ -10,17 +10,22 @@
 // an archive encryption header (type 4) means every later header is encrypted.
 //
 // Security notes: input is hostile. Every variable-length integer is at most 10 bytes, every size
-// is checked against the bytes left before it is used, and the walk stops after
-// `MIMELimits.maxArchiveEntries` blocks (plus the few non-file blocks an archive has).
+// is checked against the bytes left before anything is added to it, and every block moves the
+// walk forward. The result fails closed: an encryption record anywhere flags the whole archive
+// (even when the entry's name cannot be matched with libarchive's), and a walk that cannot reach
+// the end-of-archive block flags it unreadable.
 
 /// What the block headers of a RAR 5 archive say about encryption.
-enum RAR5Encryption: Equatable {
-    /// No encryption record in any file header read.
-    case none
-    /// The headers themselves are encrypted: no name can be read.
-    case headers
-    /// These entries (by name, as stored: `/` separators) carry a file encryption record.
-    case entries(Set<String>)
+struct RAR5Encryption: Equatable {
+    /// An archive encryption header: every later header is encrypted, no name can be read.
+    var headersEncrypted = false
+    /// File headers that carry a file encryption record, whether or not their name could be read.
+    var encryptedEntries = 0
+    /// The names (as libarchive gives them: up to a NUL, `/` separators) of those entries.
+    var encryptedNames: Set<String> = []
+    /// Whether the walk reached the end-of-archive block (or the encrypted headers). When it did
+    /// not, the archive holds headers we could not read, and it is not known what they say.
+    var complete = false
 }
 
 enum RAR5Headers {
@@ -31,50 +36,54 @@ enum RAR5Headers {
         data.count >= signature.count && data.prefix(signature.count).elementsEqual(signature)
     }
 
-    /// Walks the block headers of `data` (a RAR 5 archive) and reports encrypted entries; stops at
-    /// the end-of-archive block, at anything malformed (what was found so far is returned), or
-    /// after `maxBlocks` blocks.
-    static func encryption(of data: [UInt8], maxBlocks: Int) -> RAR5Encryption {
-        guard isRAR5(data) else { return .none }
-        var encrypted: Set<String> = []
+    /// Walks every block header of `data` (a RAR 5 archive) to the end-of-archive block. Each
+    /// block moves the walk forward by at least six bytes, so the work is linear in the size of
+    /// the archive (itself bounded by `MIMELimits.maxArchiveBytes`); anything malformed ends the
+    /// walk with `complete == false`.
+    static func encryption(of data: [UInt8]) -> RAR5Encryption {
+        var result = RAR5Encryption()
+        guard isRAR5(data) else { return result }
         var position = signature.count
-        var blocks = 0
-        while blocks < maxBlocks, position < data.count {
-            blocks += 1
+        while position < data.count {
             var r = Reader(data: data, position: position)
             // Header CRC32, then the header size counted from the header type to the end of the
             // extra area.
-            guard r.skip(4), let headerSize = r.vint(), headerSize > 0, headerSize <= r.remaining else { break }
-            let headerStart = r.position
-            let headerEnd = headerStart + headerSize
-            guard let type = r.vint(), let flags = r.vint() else { break }
+            guard r.skip(4), let headerSize = r.vint(), headerSize > 0, headerSize <= r.remaining else { return result }
+            let headerEnd = r.position + headerSize
+            guard let type = r.vint(), let flags = r.vint() else { return result }
             var extraSize = 0
             var dataSize = 0
             if flags & 0x0001 != 0 {
-                guard let v = r.vint(), v <= headerSize else { break }
+                guard let v = r.vint(), v <= headerEnd - r.position else { return result }
                 extraSize = v
             }
             if flags & 0x0002 != 0 {
-                guard let v = r.vint() else { break }
+                guard let v = r.vint() else { return result }
                 dataSize = v
             }
+            guard r.position <= headerEnd else { return result }
             switch type {
             case 4:
-                return .headers
+                result.headersEncrypted = true
+                result.complete = true
+                return result
             case 5:
-                return encrypted.isEmpty ? .none : .entries(encrypted)
+                result.complete = true
+                return result
             case 2:
-                if let name = fileName(&r, headerEnd: headerEnd, extraSize: extraSize),
-                   hasEncryptionRecord(data, from: headerEnd - extraSize, to: headerEnd) {
-                    encrypted.insert(name)
+                if hasEncryptionRecord(data, from: headerEnd - extraSize, to: headerEnd) {
+                    result.encryptedEntries += 1
+                    if let name = fileName(&r, headerEnd: headerEnd, extraSize: extraSize) {
+                        result.encryptedNames.insert(name)
+                    }
                 }
             default:
                 break
             }
-            guard dataSize <= data.count - headerEnd else { break }
+            guard dataSize <= data.count - headerEnd else { return result }
             position = headerEnd + dataSize
         }
-        return encrypted.isEmpty ? .none : .entries(encrypted)
+        return result
     }
 
     /// A file header's name: file flags, unpacked size, attributes, optional mtime and CRC32,
@@ -84,9 +93,10 @@ enum RAR5Headers {
         if fileFlags & 0x0002 != 0 { guard r.skip(4) else { return nil } }
         if fileFlags & 0x0004 != 0 { guard r.skip(4) else { return nil } }
         guard r.vint() != nil, r.vint() != nil, let length = r.vint() else { return nil }
-        let nameEnd = r.position + length
-        guard length <= r.remaining, nameEnd <= headerEnd - extraSize else { return nil }
-        return String(decoding: r.data[r.position..<nameEnd], as: UTF8.self)
+        guard length <= headerEnd - extraSize - r.position else { return nil }
+        let name = r.data[r.position..<(r.position + length)]
+        // libarchive ends the name at a NUL; so does the match.
+        return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     /// Whether the extra area `[from, to)` holds a file encryption record (type 0x01). Each

@@ -67,7 +67,8 @@ import Testing
     /// ciphertext of the stored entry (stest2.txt) as its content; the file encryption records
     /// in the headers mark both entries encrypted, nothing of them is hashed.
     @Test func rar5EncryptedContentIsListedAndUnscannable() {
-        #expect(RAR5Headers.encryption(of: fixture("rar/rar5-psw.rar"), maxBlocks: 100) == .entries(["stest1.txt", "stest2.txt"]))
+        let walk = RAR5Headers.encryption(of: fixture("rar/rar5-psw.rar"))
+        #expect(walk.encryptedNames == ["stest1.txt", "stest2.txt"] && walk.encryptedEntries == 2 && walk.complete && !walk.headersEncrypted)
         let m = parse("rar5-psw.rar")
         let list = entries(m)
         #expect(list.map(\.filenames) == [["stest1.txt"], ["stest2.txt"]])
@@ -87,15 +88,43 @@ import Testing
     }
 
     @Test func rar5HeaderWalk() {
-        #expect(RAR5Headers.encryption(of: fixture("rar/rar5-crc.rar"), maxBlocks: 100) == RAR5Encryption.none)
-        #expect(RAR5Headers.encryption(of: fixture("rar/rar5-hpsw.rar"), maxBlocks: 100) == .headers)
-        #expect(RAR5Headers.encryption(of: fixture("rar/rar3-comment-psw.rar"), maxBlocks: 100) == RAR5Encryption.none)  // not RAR 5
-        // The walk stops at the block limit and on truncation without reading past the end.
+        let plain = RAR5Headers.encryption(of: fixture("rar/rar5-crc.rar"))
+        #expect(plain.complete && plain.encryptedEntries == 0 && !plain.headersEncrypted)
+        let headers = RAR5Headers.encryption(of: fixture("rar/rar5-hpsw.rar"))
+        #expect(headers.complete && headers.headersEncrypted)
+        #expect(!RAR5Headers.isRAR5(fixture("rar/rar3-comment-psw.rar")))
+        // A cut archive never reaches its end-of-archive block: not complete, so unreadable.
         let psw = fixture("rar/rar5-psw.rar")
-        #expect(RAR5Headers.encryption(of: psw, maxBlocks: 1) == RAR5Encryption.none)  // the main header only
         for cut in stride(from: 8, to: psw.count, by: 7) {
-            _ = RAR5Headers.encryption(of: Array(psw.prefix(cut)), maxBlocks: 100)
+            #expect(!RAR5Headers.encryption(of: Array(psw.prefix(cut))).complete, "cut at \(cut)")
         }
+        let m = MIMEParser().parse(withAttachment(Array(psw.prefix(psw.count - 20)), filename: "cut.rar"))
+        #expect(m.isUnscannable)
+    }
+
+    /// A file header (type 2) with an extra area holding one file encryption record, built by
+    /// hand: `nameLength` is written as given (a vint), followed by `name`.
+    func craftedRAR5(nameLength: [UInt8], name: [UInt8]) -> [UInt8] {
+        let extra: [UInt8] = [0x02, 0x01, 0x00]  // record size 2: type 1 (encryption), one byte
+        var header: [UInt8] = [0x02, 0x01, UInt8(extra.count)]  // type 2, flags: extra area; its size
+        header += [0x00, 0x00, 0x00, 0x00, 0x00]  // file flags, unpacked size, attributes, compression, host OS
+        header += nameLength + name + extra
+        var block: [UInt8] = [0, 0, 0, 0, UInt8(header.count)] + header  // CRC32 (not checked), size
+        block += [0, 0, 0, 0, 0x03, 0x05, 0x00, 0x00]  // end of archive: type 5, flags 0, archive flags 0
+        return RAR5Headers.signature + block
+    }
+
+    @Test func rar5HostileNames() {
+        // A name length of Int.max: no overflow, the record still counts.
+        let huge = RAR5Headers.encryption(of: craftedRAR5(nameLength: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F], name: []))
+        #expect(huge.encryptedEntries == 1 && huge.encryptedNames.isEmpty)
+        // A NUL in the name: matched as libarchive reads it (up to the NUL).
+        let nul = RAR5Headers.encryption(of: craftedRAR5(nameLength: [7], name: Array("a.exe".utf8) + [0, 0x78]))
+        #expect(nul.encryptedEntries == 1 && nul.encryptedNames == ["a.exe"] && nul.complete)
+        // Either way the archive is flagged encrypted: unscannable, never clean.
+        let m = MIMEParser().parse(withAttachment(craftedRAR5(nameLength: [7], name: Array("a.exe".utf8) + [0, 0x78]), filename: "x.rar"))
+        #expect(m.parts[2].defects.contains(.encryptedArchive))
+        #expect(m.isUnscannable)
     }
 
     /// Hostile headers: random bytes after the signature and random mutations of a real archive
@@ -108,9 +137,9 @@ import Testing
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
                 bytes[Int.random(in: 8..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
             }
-            _ = RAR5Headers.encryption(of: bytes, maxBlocks: 100)
+            _ = RAR5Headers.encryption(of: bytes)
             let random = RAR5Headers.signature + (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            _ = RAR5Headers.encryption(of: random, maxBlocks: 100)
+            _ = RAR5Headers.encryption(of: random)
         }
         // Vints: ten bytes at most, no overflow.
         var r = RAR5Headers.Reader(data: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], position: 0)
