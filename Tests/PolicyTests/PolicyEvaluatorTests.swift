@@ -143,6 +143,8 @@ struct PolicyEvaluatorTests {
             (.header(name: "x-mailer", regex("/bulk/i")), true), (.header(name: "X-Other", regex("/./")), false),
             (.wordList(words: [WeightedWord("free", 2), WeightedWord("act now", 3)], threshold: 5), true),
             (.wordList(words: [WeightedWord("free", 2)], threshold: 5), false),
+            // 0.3 + 0.6 + 0.1 is 0.9999999999999999 unrounded: the sum is rounded before the comparison.
+            (.wordList(words: [WeightedWord("free", 0.3), WeightedWord("act now", 0.6), WeightedWord("offer", 0.1)], threshold: 1), true),
             (.attachmentName([try! NamePattern("*.exe")]), true), (.attachmentName([try! NamePattern("/\\.js$/")]), false), (.attachmentType(["zip"]), true), (.typeMismatch, false),
             (.encryptedArchive, true), (.unscannable, true), (.nestingDepth(Comparison(.greaterOrEqual, 2)), true),
             (.attachmentCount(Comparison(.equal, 1)), true), (.attachmentSize(Comparison(.greater, Double(20 << 20))), true),

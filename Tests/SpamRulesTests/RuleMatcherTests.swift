@@ -287,7 +287,7 @@ func seconds() -> Double {
         #expect(hits(outlookExpress).isDisjoint(with: ownFingerprints))
         let imo = base + "Message-ID: <BCEFLMCEIJHPCPLGADJIGEEFCAAA.ann@example.org>\nX-Mailer: Microsoft Outlook IMO, Build 9.0.2416 (9.0.2911.0)\n"
         #expect(hits(imo).isDisjoint(with: ownFingerprints))
-        let yahoo = "From: Ann <ann@yahoo.com>\nTo: bob@example.net\nSubject: hi\nDate: Mon, 1 Jan 2024 10:00:00 -0930\nMessage-ID: <1@yahoo.com>\nReceived: from web1.mail.yahoo.com (web1.mail.yahoo.com [1.2.3.4]) by mx.example.net\n"
+        let yahoo = "From: Ann <ann@yahoo.com>\nTo: bob@example.net\nSubject: hi\nDate: Mon, 1 Jan 2024 10:00:00 -0930\nMessage-ID: <1@yahoo.com>\nReceived: from [1.2.3.4] by web1.mail.yahoo.com via HTTP\nReceived: from web1.mail.yahoo.com (unknown [1.2.3.4]) by mx.example.net\n"
         #expect(hits(yahoo).isDisjoint(with: ownFingerprints))
         let utf8Subject = base.replacingOccurrences(of: "Subject: lunch", with: "Subject: Grüße") + "Message-ID: <2@example.org>\n"
         #expect(hits(utf8Subject).isDisjoint(with: ownFingerprints))
@@ -308,6 +308,12 @@ func seconds() -> Double {
         }
         let notViaYahoo = yahoo.replacingOccurrences(of: "web1.mail.yahoo.com", with: "dsl-1-2-3-4.example.biz")
         #expect(hits(notViaYahoo).contains("FROM_YAHOO_NOT_VIA_YAHOO"))
+        // A HELO or a "for" clause naming yahoo.com is not Yahoo's server.
+        let claimed = "From: Ann <ann@yahoo.com>\nTo: bob@yahoo.com\nSubject: hi\nDate: Mon, 1 Jan 2024 10:00:00 +0000\nMessage-ID: <2@yahoo.com>\nReceived: from yahoo.com (unknown [5.6.7.8]) by mx.example.net for <bob@yahoo.com>\n"
+        #expect(hits(claimed).contains("FROM_YAHOO_NOT_VIA_YAHOO"))
+        // Current Outlook: X-MSMail-Priority with an importance set, no X-MimeOLE.
+        #expect(!hits(base + "Message-ID: <10@example.org>\nX-MSMail-Priority: High\nImportance: High\nX-Mailer: Microsoft Outlook 16.0\n").contains("MSMAIL_PRIORITY_NO_MIMEOLE"))
+        #expect(!hits(base + "Message-ID: <11@example.org>\nX-MSMail-Priority: High\nThread-Index: AdkA1B2C3D4E5F6G7H8I9J0K\n").contains("MSMAIL_PRIORITY_NO_MIMEOLE"))
         let latin1 = message(base + "Message-ID: <7@example.org>\n") + Array("X-Note: caf".utf8) + [0xE9, 13, 10, 13, 10] + Array("body\r\n".utf8)
         #expect(m.scan(latin1).hit("HEADER_8BIT_NOT_UTF8"))
         #expect(hits(base.replacingOccurrences(of: "ann@example.org", with: "ann1977@hotmail.com") + "Message-ID: <8@example.org>\n").contains("FROM_FREEMAIL_DIGITS"))
@@ -317,8 +323,10 @@ func seconds() -> Double {
         #expect(hits(base, body: "This is a one-time mailing. No removal is necessary.\n").contains("REMOVE_INSTRUCTIONS"))
         #expect(!hits(base, body: "To unsubscribe from this list, visit the list page.\n").contains("REMOVE_INSTRUCTIONS"))
         #expect(hits(base, body: "You agreed to receive offers from our marketing partners.\n").contains("MARKETING_PARTNERS"))
+        #expect(!hits(base, body: "This is a one-time email to confirm your address.\n").contains("REMOVE_INSTRUCTIONS"))
         let huge = "Content-Type: text/html\nMessage-ID: <9@example.org>\n"
         #expect(hits(base + huge, body: "<html><body><font size=\"+5\">BIG</font> and more text here</body></html>\n").contains("HTML_FONT_HUGE"))
+        #expect(hits(base + huge, body: "<html><body><font size=+3>BIG</font> and more text here</body></html>\n").contains("HTML_FONT_HUGE"))
         #expect(!hits(base + huge, body: "<html><body><font size=\"2\">small</font> and more text here</body></html>\n").contains("HTML_FONT_HUGE"))
     }
 
