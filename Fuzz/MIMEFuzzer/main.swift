@@ -7,7 +7,8 @@
 //
 // Besides crashes, it checks the invariants every parse must keep: parents precede children,
 // depth follows the tree, ranges stay inside the input, limits hold; and it runs the rewriter
-// (strip parts, disclaimer) on every input and parses its output again.
+// (strip parts, disclaimer) on every input and parses its output again. The same input is also
+// walked as the block headers of a RAR 5 archive (RAR5Headers).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,6 +43,10 @@ public func fuzzMIME(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let rewritten = rewriter.rewrite(Array(input), message: message)
     let again = MIMEParser(limits: limits).parse(rewritten.bytes)
     precondition(!again.parts.isEmpty)
+    // The RAR 5 header walk on the raw input (as an archive; the signature added if missing).
+    let archive = RAR5Headers.isRAR5(Array(input)) ? Array(input) : RAR5Headers.signature + Array(input)
+    let walk = RAR5Headers.encryption(of: archive)
+    precondition(walk.encryptedNames.count <= walk.encryptedEntries)
     return 0
 }
 

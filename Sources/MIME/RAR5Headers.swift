@@ -16,23 +16,23 @@
 // the end-of-archive block flags it unreadable.
 
 /// What the block headers of a RAR 5 archive say about encryption.
-struct RAR5Encryption: Equatable {
+public struct RAR5Encryption: Equatable, Sendable {
     /// An archive encryption header: every later header is encrypted, no name can be read.
-    var headersEncrypted = false
+    public var headersEncrypted = false
     /// File headers that carry a file encryption record, whether or not their name could be read.
-    var encryptedEntries = 0
+    public var encryptedEntries = 0
     /// The names (as libarchive gives them: up to a NUL, `/` separators) of those entries.
-    var encryptedNames: Set<String> = []
+    public var encryptedNames: Set<String> = []
     /// Whether the walk reached the end-of-archive block (or the encrypted headers). When it did
     /// not, the archive holds headers we could not read, and it is not known what they say.
-    var complete = false
+    public var complete = false
 }
 
-enum RAR5Headers {
+public enum RAR5Headers {
     /// The RAR 5 signature: "Rar!" 1A 07 01 00.
-    static let signature: [UInt8] = [0x52, 0x61, 0x72, 0x21, 0x1A, 0x07, 0x01, 0x00]
+    public static let signature: [UInt8] = [0x52, 0x61, 0x72, 0x21, 0x1A, 0x07, 0x01, 0x00]
 
-    static func isRAR5(_ data: [UInt8]) -> Bool {
+    public static func isRAR5(_ data: [UInt8]) -> Bool {
         data.count >= signature.count && data.prefix(signature.count).elementsEqual(signature)
     }
 
@@ -40,7 +40,7 @@ enum RAR5Headers {
     /// block moves the walk forward by at least six bytes, so the work is linear in the size of
     /// the archive (itself bounded by `MIMELimits.maxArchiveBytes`); anything malformed ends the
     /// walk with `complete == false`.
-    static func encryption(of data: [UInt8]) -> RAR5Encryption {
+    public static func encryption(of data: [UInt8]) -> RAR5Encryption {
         var result = RAR5Encryption()
         guard isRAR5(data) else { return result }
         var position = signature.count
