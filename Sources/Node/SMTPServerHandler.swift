@@ -56,6 +56,11 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The budget ran out while this message arrived: the rest is read without being kept, and the
     /// end of data is answered 452 4.3.1.
     private var scanOverBudget = false
+    /// With a policy, the message received so far beyond `content`, in exact-size pieces of about
+    /// `Defaults.spoolWriteChunk`: the memory held is what the budget counts, not the capacity of
+    /// a buffer that grows by doubling.
+    private var heldPieces: [[UInt8]] = []
+    private var heldBytes = 0
     private var peer: IPAddress = .v4(0)
     private var client: IPAddress = .v4(0)
     private var exempt = false
@@ -606,11 +611,17 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let message else { return }
         if !(dataDecoder?.isAcceptable ?? true) {
             content = context.channel.allocator.buffer(capacity: 0)  // over a limit: refused; keep nothing
+            dropHeldPieces()
             return
         }
         // With a policy the message stays in memory (at most the size limit) until it is decided,
         // within the node's scan memory budget.
         if let decider = runtime.decider {
+            if content.readableBytes >= Defaults.spoolWriteChunk && !scanOverBudget {
+                heldPieces.append(Array(content.readableBytesView))
+                heldBytes += content.readableBytes
+                content.clear()  // its storage (about one chunk) is reused for the next piece
+            }
             holdForScan(decider.memory)
             return
         }
@@ -638,7 +649,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             content.clear()
             return
         }
-        let needed = content.readableBytes - scanReserved
+        let needed = heldBytes + content.readableBytes - scanReserved
         guard needed > 0 else { return }
         let step = max(needed, Defaults.Scanning.memoryReservationStep)
         scanBudget = budget
@@ -647,8 +658,15 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             scanOverBudget = true
             content = ByteBuffer()  // the storage goes with the reservation
-            releaseScanMemory()
+            dropHeldPieces()
         }
+    }
+
+    /// Forgets what is held of the message and gives its reservation back.
+    private func dropHeldPieces() {
+        heldPieces = []
+        heldBytes = 0
+        releaseScanMemory()
     }
 
     private func releaseScanMemory() {
@@ -705,7 +723,15 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The policy's turn: scan, decide, write what the decision asks for, then answer.
     private func decide(_ message: MessageSink, _ decider: MessageDecider, _ context: ChannelHandlerContext) {
         mode = .waiting
-        let raw = Array(content.readableBytesView)
+        // One contiguous copy for the decider; each piece is freed as soon as it is copied, so the
+        // message is not held twice.
+        var collected = [UInt8]()
+        collected.reserveCapacity(heldBytes + content.readableBytes)
+        heldPieces.reverse()
+        while let piece = heldPieces.popLast() { collected += piece }
+        collected += content.readableBytesView
+        heldBytes = 0
+        let raw = collected
         content = context.channel.allocator.buffer(capacity: 0)
         message.abort()  // nothing of it was written: the decider queues what must be queued
         self.message = nil
@@ -753,7 +779,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         message = nil
         dataDecoder = nil
         content = ByteBuffer()  // the storage goes too: an idle session keeps no message-sized buffer
-        releaseScanMemory()
+        dropHeldPieces()
         scanBudget = nil
         scanOverBudget = false
     }
