@@ -91,7 +91,7 @@ let package = Package(
         // Perl-compatible regular expressions with JIT (Debian's libpcre2), and the spam rule engine.
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2"),
         .target(name: "PCRE2", dependencies: ["CPCRE2"], swiftSettings: strict),
-        .target(name: "SpamRules", dependencies: ["MIME", "PCRE2"],
+        .target(name: "SpamRules", dependencies: ["GatehouseCore", "MIME", "PCRE2"],
                 resources: [.embedInCode("rules/default.rules")], swiftSettings: strict),
         // Bayesian classifier (pure, but for its database file) and the full engine: rules + Bayes.
         .target(name: "SpamBayes", dependencies: ["GatehouseCore", "MIME", "SpamRules"], swiftSettings: strict),
@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(name: "PCRE2Tests", dependencies: ["PCRE2", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "SpamRulesTests",
-            dependencies: ["SpamRules", "PCRE2", "MIME", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["SpamRules", "GatehouseCore", "PCRE2", "MIME", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Fixtures"]
         ),
         .testTarget(

@@ -50,8 +50,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var dataDecoder: SMTPDataDecoder?
     private var content: ByteBuffer
     private var message: MessageSink?
-    /// The scan memory budget this message's bytes are reserved from, and how many (with a policy).
-    private var scanBudget: ScanMemoryBudget?
+    /// Bytes of this message reserved from the scan memory budget (`runtime.decider?.memory`).
     private var scanReserved = 0
     /// The budget ran out while this message arrived: the rest is read without being kept, and the
     /// end of data is answered 452 4.3.1.
@@ -652,7 +651,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let needed = heldBytes + content.readableBytes - scanReserved
         guard needed > 0 else { return }
         let step = max(needed, Defaults.Scanning.memoryReservationStep)
-        scanBudget = budget
         if budget.reserve(step) {
             scanReserved += step
         } else {
@@ -670,7 +668,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func releaseScanMemory() {
-        scanBudget?.release(scanReserved)
+        runtime.decider?.memory.release(scanReserved)
         scanReserved = 0
     }
 
@@ -740,7 +738,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let reserved = scanReserved
         let budget = decider.memory
         scanReserved = 0
-        scanBudget = nil
         let envelope = message.envelope
         let role = runtime.listener.role
         let client: IPAddress? = self.client
@@ -780,7 +777,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         dataDecoder = nil
         content = ByteBuffer()  // the storage goes too: an idle session keeps no message-sized buffer
         dropHeldPieces()
-        scanBudget = nil
         scanOverBudget = false
     }
 }

@@ -174,9 +174,7 @@ public struct PolicyEvaluator: Sendable {
                 total += w.weight
                 found.append(w.word)
             }
-            // Rounded to thousandths before the comparison, like spam scores (RuleScore.sum):
-            // 0.3 + 0.6 + 0.1 is 0.9999999999999999 in binary floating point.
-            total = (total * 1000).rounded() / 1000
+            total = RuleScore.sum(total)  // 0.3 + 0.6 + 0.1 is 0.9999999999999999 unrounded
             return (total >= threshold, "word list \(total) ≥ \(threshold)? found \(found.prefix(10).joined(separator: ", "))")
         case .attachmentName(let patterns):
             for a in f.attachments {

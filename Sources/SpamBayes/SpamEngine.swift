@@ -21,6 +21,7 @@
 // snapshot, so one engine serves every session.
 public import MIME
 public import SpamRules
+internal import GatehouseCore
 
 /// One range of the classifier's probability and the score it adds.
 public struct BayesBucket: Sendable, Hashable, CustomStringConvertible {

@@ -18,6 +18,7 @@
 // makes its own `PCRE2MatchScratch`, so scans run in parallel safely. Every match is bounded by
 // `RuleLimits.regex` (catastrophic backtracking ends in a reported failure, not a hung thread).
 public import MIME
+internal import GatehouseCore
 internal import PCRE2
 
 /// A compiled rule set. Immutable and thread-safe.
@@ -398,11 +399,4 @@ public struct RuleMatcher: Sendable {
         text = String(text.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? " " : Character($0) })
         return cut.count < bytes.count ? text + "…" : text
     }
-}
-
-/// Scores are added in binary floating point, where 4.2 + 0.8 is 4.999999999999999: a message at
-/// exactly the threshold would be judged below it. Sums are rounded to thousandths, as
-/// SpamAssassin rounds its score (`sprintf "%0.3f"`), before anything compares them.
-public enum RuleScore {
-    public static func sum(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 }

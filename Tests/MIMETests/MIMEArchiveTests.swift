@@ -2,10 +2,6 @@ import Testing
 @testable import MIME
 
 @Suite struct MIMEArchiveTests {
-    func entries(_ m: MIMEMessage) -> [MIMEPart] {
-        m.parts.filter { if case .archiveEntry = $0.origin { return true }; return false }
-    }
-
     @Test func encryptedFirstEntryThenExecutableAreBothListed() {
         let m = MIMEParser().parse(withAttachment(fixture("encrypted-then-exe.zip"), type: "application/zip", filename: "docs.zip"))
         let list = entries(m)

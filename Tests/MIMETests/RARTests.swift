@@ -10,10 +10,6 @@ import Testing
 @testable import MIME
 
 @Suite struct RARTests {
-    func entries(_ m: MIMEMessage) -> [MIMEPart] {
-        m.parts.filter { if case .archiveEntry = $0.origin { return true }; return false }
-    }
-
     func parse(_ name: String) -> MIMEMessage {
         let archive = fixture("rar/" + name)
         #expect(archive.count > 100, "fixture rar/\(name) missing")

@@ -40,10 +40,6 @@ let tinyPE: [UInt8] = Array("MZ".utf8) + [UInt8](repeating: 0x90, count: 58) + [
     + [UInt8](repeating: 0, count: 200)
 
 @Suite struct SevenZipTests {
-    func entries(_ m: MIMEMessage) -> [MIMEPart] {
-        m.parts.filter { if case .archiveEntry = $0.origin { return true }; return false }
-    }
-
     @Test func writerMakesRealSevenZip() {
         let archive = sevenZip([("a.txt", Array("hello\n".utf8))])
         #expect(MIMEFileType.detect(archive) == .sevenZip)

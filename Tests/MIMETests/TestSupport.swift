@@ -89,3 +89,8 @@ func withAttachment(_ data: [UInt8], type: String = "application/octet-stream", 
 }
 
 func string(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+/// The parts of `m` that are archive entries, in order.
+func entries(_ m: MIMEMessage) -> [MIMEPart] {
+    m.parts.filter { if case .archiveEntry = $0.origin { return true }; return false }
+}

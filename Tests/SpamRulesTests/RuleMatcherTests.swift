@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import GatehouseCore
 import MIME
 import PCRE2
 @testable import SpamRules
