@@ -8,6 +8,12 @@
 // `concurrency`. A worker keeps its connection and takes the next job for the same destination
 // (connection reuse), waiting `connection_cache` for one before it says QUIT.
 //
+// Hand-off: a message the spool committed from memory is given to the scheduler with its bytes
+// (`Spool.observeCommits`): its file is renamed incoming → active on the committing thread and the
+// scheduler starts its jobs at once, with no directory scan and no second read of the file. When
+// the active set is full, delivery is paused or the node is stopping, the message simply waits in
+// incoming/ (or active/) for a scan, as every message did before.
+//
 // Per-recipient bookkeeping: when all jobs of a message are done, delivered and bounced recipients
 // are crossed off in the queue file (fdatasync) unless none is left, in which case the file is
 // removed; a bounce is committed to the spool (fsync) before its recipients are crossed off. A crash
@@ -16,6 +22,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 public import Configuration
 public import GatehouseCore
 public import NIOCore
@@ -41,8 +48,34 @@ public final class QueueManager: Sendable {
         let resolver = try resolverFactory(configuration.delivery.dns, group)
         let context = try QueueManager.makeContext(configuration, group: group, resolver: resolver, log: log)
         let wake = wakeContinuation
-        scheduler = Scheduler(spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
-                              context: context, threadPool: threadPool, log: log, wake: { wake.yield() })
+        let scheduler = Scheduler(spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
+                                  context: context, threadPool: threadPool, log: log, wake: { wake.yield() })
+        self.scheduler = scheduler
+        spool.observeCommits { id, file in
+            QueueManager.handOff(id, file: file, spool: spool, scheduler: scheduler, wake: { wake.yield() })
+        }
+    }
+
+    /// A message was committed from memory (on the committing thread): take it into the active set
+    /// directly when there is room, else wake a scan that finds it in incoming/.
+    static func handOff(_ id: String, file: [UInt8]?, spool: Spool, scheduler: Scheduler, wake: @Sendable () -> Void) {
+        guard let file, scheduler.admitting.load(ordering: .relaxed) else { return wake() }
+        // From here until `adopt` runs the message is in transit: scans leave it alone.
+        scheduler.inTransit.withLock { _ = $0.insert(id) }
+        do { try spool.relocate(id, from: .incoming, to: .active) } catch {
+            // A scan moved it first, and delivers it.
+            scheduler.inTransit.withLock { _ = $0.remove(id) }
+            return wake()
+        }
+        let parsed: QueueFile.Parsed
+        do { parsed = try QueueFile.parse(file) } catch {
+            // Not the bytes that were written (cannot happen): the scan of active/ reads the file.
+            scheduler.inTransit.withLock { _ = $0.remove(id) }
+            Task { await scheduler.recoverActiveLater() }
+            return
+        }
+        let content = parsed.content(in: file)
+        Task { await scheduler.adopt(id, parsed: parsed, content: content) }
     }
 
     static func makeContext(_ configuration: NodeConfiguration, group: any EventLoopGroup, resolver: any DeliveryResolver,
@@ -84,7 +117,8 @@ public final class QueueManager: Sendable {
         }
     }
 
-    /// A message was committed to incoming: look now rather than at the next scan.
+    /// Something was put into incoming/ by other means than this process's spool: look now rather
+    /// than at the next scan.
     public func wake() {
         wakeContinuation.yield()
     }
@@ -106,6 +140,7 @@ public final class QueueManager: Sendable {
     /// connections, so that nothing touches the event loops once they shut down. Deliveries still
     /// in flight end with the process; their messages are delivered again at the next start.
     public func stop() async {
+        scheduler.spool.observeCommits(nil)
         await scheduler.stop()
         wakeContinuation.finish()
         let deadline = ContinuousClock.now + .seconds(Defaults.Delivery.stopGrace)
@@ -136,11 +171,22 @@ actor Scheduler {
     var configuration: NodeConfiguration
     var context: DeliveryContext
     private(set) var stopped = false
+    /// Whether a committed message may be handed to `adopt` (running, not paused, room left); read
+    /// on committing threads, so only a hint: `adopt` checks again.
+    nonisolated let admitting = Atomic<Bool>(false)
+    /// Messages handed over at commit and not yet adopted: a scan that lists one of them (in
+    /// incoming/ or active/) must not load it, or it would be delivered twice.
+    nonisolated let inTransit = Mutex<Set<String>>([])
+    /// Whether messages may be waiting on disk for room (a scan stopped early, or a hand-off was
+    /// refused): then each finished message asks for a scan.
+    private var mayHaveWaiting = true
 
     struct MessageState {
         var parsed: QueueFile.Parsed
         var content: [UInt8]
         var status: DeliveryStatus
+        /// Whether a status file may exist (false for a message handed over at commit).
+        var statusStored = true
         var outstanding: Int
         var outcomes: [Int: RecipientOutcome] = [:]
     }
@@ -188,10 +234,24 @@ actor Scheduler {
         self.configuration = configuration
         self.context = context
         nextDeferredScan = 0
+        mayHaveWaiting = true
+        updateAdmitting()
+    }
+
+    private func updateAdmitting() {
+        admitting.store(!stopped && !configuration.delivery.paused && hasRoom, ordering: .relaxed)
+    }
+
+    /// A handed-over message could not be read from memory: take it from active/ at the next scan.
+    func recoverActiveLater() {
+        recoverActive = true
+        mayHaveWaiting = true
+        wake()
     }
 
     func stop() {
         stopped = true
+        updateAdmitting()
         for key in destinations.keys {
             for (_, continuation) in destinations[key]!.idle { continuation.resume(returning: nil) }
             destinations[key]!.idle = []
@@ -206,7 +266,12 @@ actor Scheduler {
 
     /// Takes what is waiting in incoming/ and what is due in deferred/, as room allows.
     func scan() async {
-        guard !stopped, !configuration.delivery.paused, hasRoom else { return }
+        updateAdmitting()
+        guard !stopped, !configuration.delivery.paused, hasRoom else {
+            mayHaveWaiting = true
+            return
+        }
+        mayHaveWaiting = false
         let spool = self.spool
         let now = Scheduler.now
         let scanDeferred = now >= nextDeferredScan
@@ -229,6 +294,7 @@ actor Scheduler {
         for (id, state) in found ?? [] where !stopped && messages[id] == nil {
             guard hasRoom else {
                 if scanActive { recoverActive = true }  // the rest of active/ at a later scan
+                mayHaveWaiting = true
                 break
             }
             await load(id, from: state)
@@ -236,7 +302,7 @@ actor Scheduler {
     }
 
     private func load(_ id: String, from state: QueueState) async {
-        guard messages[id] == nil, loading.insert(id).inserted else { return }
+        guard messages[id] == nil, !inTransit.withLock({ $0.contains(id) }), loading.insert(id).inserted else { return }
         defer { loading.remove(id) }
         let spool = self.spool
         let result = try? await threadPool.runIfActive { () -> Result<(QueueFile.Parsed, [UInt8], DeliveryStatus), QueueFileError>? in
@@ -253,14 +319,29 @@ actor Scheduler {
             }
         }
         guard let result = result ?? nil else { return }
-        let parsed: QueueFile.Parsed, content: [UInt8], status: DeliveryStatus
         switch result {
         case .failure(let error):
             log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: damaged queue file moved to corrupt: \(error)"))
-            return
-        case .success(let loaded):
-            (parsed, content, status) = loaded
+        case .success(let (parsed, content, status)):
+            await admit(id, parsed: parsed, content: content, status: status, statusStored: true)
         }
+    }
+
+    /// Takes a message handed over at commit; its file is already in active/.
+    func adopt(_ id: String, parsed: QueueFile.Parsed, content: [UInt8]) async {
+        inTransit.withLock { _ = $0.remove(id) }
+        guard messages[id] == nil else { return }
+        guard !stopped, !configuration.delivery.paused, hasRoom else {
+            recoverActive = true  // it waits in active/ for a later scan
+            mayHaveWaiting = true
+            updateAdmitting()
+            return
+        }
+        await admit(id, parsed: parsed, content: content, status: DeliveryStatus(), statusStored: false)
+    }
+
+    /// Splits a message into jobs by destination and starts them.
+    private func admit(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], status: DeliveryStatus, statusStored: Bool) async {
         let envelope = parsed.envelope
         let pending = envelope.recipients.indices.filter { envelope.recipients[$0].status == .pending }
         log.record(LogRecord(program: "qmgr", queueID: id, text: "from=<\(envelope.sender)>, size=\(parsed.contentSize), nrcpt=\(pending.count) (queue active)"))
@@ -282,8 +363,9 @@ actor Scheduler {
                 jobs.append(DeliveryJob(queueID: id, destination: key, route: route, domain: domain, indices: slice, request: request))
             }
         }
-        messages[id] = MessageState(parsed: parsed, content: content, status: status, outstanding: jobs.count)
+        messages[id] = MessageState(parsed: parsed, content: content, status: status, statusStored: statusStored, outstanding: jobs.count)
         activeBytes += content.count
+        updateAdmitting()
         if jobs.isEmpty {
             await finish(id)
             return
@@ -419,7 +501,10 @@ actor Scheduler {
         }
         messages[id] = nil
         activeBytes -= message.content.count
-        wake()  // room for more: a scan soon (wake-ups coalesce, so a burst of finishes costs one scan)
+        updateAdmitting()
+        // Room for more: a scan soon when something may be waiting on disk (wake-ups coalesce, so
+        // a burst of finishes costs one scan). Messages handed over at commit need none.
+        if mayHaveWaiting { wake() }
     }
 
     /// The blocking part of `finish`, on the thread pool.
@@ -473,7 +558,7 @@ actor Scheduler {
                 return
             }
             if stillPending.isEmpty {
-                try spool.remove(id, from: state)
+                try spool.remove(id, from: state, withStatus: message.statusStored)
                 log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
                 return
             }

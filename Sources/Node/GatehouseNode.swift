@@ -74,7 +74,7 @@ public final class GatehouseNode: Sendable {
         let manager = try QueueManager(spool: spool, dataDirectory: dataDirectory, configuration: configuration, group: group,
                                        threadPool: pool, log: log, resolverFactory: resolverFactory)
         queueManager = manager
-        services = NodeServices(spool: spool, users: users, log: log, threadPool: pool, messageQueued: { manager.wake() })
+        services = NodeServices(spool: spool, users: users, log: log, threadPool: pool)
     }
 
     /// Binds every listener and starts the periodic checks.

@@ -20,11 +20,8 @@ final class NodeServices: Sendable {
     let threadPool: NIOThreadPool
     /// Updated by a periodic check: false when free space is under the configured minimum.
     let spoolHasSpace = Atomic<Bool>(true)
-    /// Called after a message was committed to incoming (wakes the queue manager).
-    let messageQueued: @Sendable () -> Void
 
-    init(spool: Spool, users: UserStore, log: any LogSink, threadPool: NIOThreadPool, messageQueued: @escaping @Sendable () -> Void = {}) {
-        self.messageQueued = messageQueued
+    init(spool: Spool, users: UserStore, log: any LogSink, threadPool: NIOThreadPool) {
         self.spool = spool
         self.users = users
         self.log = log

@@ -703,7 +703,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let envelope = message.envelope
                 handler.log.record(LogRecord(program: "cleanup", queueID: envelope.queueID,
                                              text: "from=<\(envelope.sender)>, size=\(size), nrcpt=\(envelope.recipients.count) (queue incoming)"))
-                handler.runtime.services.messageQueued()
                 if case .closed = handler.mode { return }
                 handler.mode = .commands
                 handler.perform(handler.machine!.committed(queueID: envelope.queueID), context)
@@ -751,7 +750,6 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .accepted(let queueID):
                 handler.log.record(LogRecord(program: "cleanup", queueID: queueID,
                                              text: "from=<\(envelope.sender)>, size=\(raw.count), nrcpt=\(envelope.recipients.count) (queue incoming)"))
-                handler.runtime.services.messageQueued()
                 if case .closed = handler.mode { return }
                 handler.mode = .commands
                 handler.perform(handler.machine!.committed(queueID: queueID), context)

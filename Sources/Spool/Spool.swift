@@ -14,6 +14,12 @@
 // `.part` to its final name and the directory fsynced (`commit()`). Directory syncs are shared
 // between messages committed at the same moment (group commit), so concurrency does not multiply
 // the cost. Files are created 0600 in directories 0700.
+//
+// Hand-off: a message small enough to be written in one piece (up to `Defaults.spoolWriteChunk`)
+// is still in memory when it becomes durable; the spool passes those bytes to its commit observer
+// (the queue manager), which can start delivering without finding, renaming and reading the file
+// again. The file on disk is the same either way, so a crash at any moment finds it in incoming/
+// or active/, both of which are delivered from.
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +31,7 @@ import Darwin
 import GatehouseCore
 public import NIOCore
 import Crypto
+import Synchronization
 
 public enum SpoolError: Error, Hashable, Sendable, CustomStringConvertible {
     case system(call: String, path: String, errno: Int32)
@@ -49,6 +56,28 @@ public enum QueueState: String, Hashable, Sendable, CaseIterable, Codable {
 public final class Spool: Sendable {
     public let root: String
     let syncers: [QueueState: DirectorySyncer]
+
+    /// Told of each committed message on the committing thread once it is durable, with its queue
+    /// id and, when it was committed whole from memory, the bytes of its queue file.
+    public typealias CommitObserver = @Sendable (_ queueID: String, _ file: [UInt8]?) -> Void
+    /// Held in a class: a closure kept directly in a `Mutex` is re-wrapped in conversion thunks on
+    /// every `inout` access through the generic lock, and the chain grows with each commit.
+    private final class ObserverBox: Sendable {
+        let observer: CommitObserver
+        init(_ observer: @escaping CommitObserver) { self.observer = observer }
+    }
+    private let commitObserver = Mutex<ObserverBox?>(nil)
+
+    /// Sets (or with nil removes) the observer of commits; there is one at a time.
+    public func observeCommits(_ observer: CommitObserver?) {
+        let box = observer.map(ObserverBox.init)
+        commitObserver.withLock { $0 = box }
+    }
+
+    func committed(_ queueID: String, file: [UInt8]?) {
+        guard let box = commitObserver.withLock({ $0 }) else { return }
+        box.observer(queueID, file)
+    }
 
     /// Opens (creating if needed) the queue under `directory`.
     public init(directory: String) throws(SpoolError) {
@@ -230,16 +259,17 @@ public final class Spool: Sendable {
         guard fdatasync(fd) == 0 else { throw .system(call: "fdatasync", path: file, errno: errno) }
     }
 
-    /// Removes a message and its delivery status. Not synced: a crash may bring a delivered message
-    /// back, which delivers it again (a duplicate, never a loss).
-    public func remove(_ id: String, from state: QueueState) throws(SpoolError) {
+    /// Removes a message and its delivery status (`withStatus: false` when the message never had
+    /// one). Not synced: a crash may bring a delivered message back, which delivers it again (a
+    /// duplicate, never a loss).
+    public func remove(_ id: String, from state: QueueState, withStatus: Bool = true) throws(SpoolError) {
         guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
         let file = path(state, id)
         if unlink(file) != 0 {
             if errno == ENOENT { throw .noSuchMessage(id) }
             throw .system(call: "unlink", path: file, errno: errno)
         }
-        unlink(statusPath(id))
+        if withStatus { unlink(statusPath(id)) }
     }
 
     /// The time of the next delivery attempt of a deferred message is kept as the file's
@@ -278,6 +308,8 @@ public final class SpoolWriter {
     private var fd: Int32
     private var hasher = SHA256()
     private var pending: [UInt8] = []
+    /// Whether some of the file was written before the commit (then it is not handed over whole).
+    private var wroteEarly = false
     public private(set) var contentSize = 0
     private var finished = false
 
@@ -323,7 +355,10 @@ public final class SpoolWriter {
             }
             contentSize += n
         }
-        if pending.count >= Defaults.spoolWriteChunk { try flush() }
+        if pending.count >= Defaults.spoolWriteChunk {
+            wroteEarly = true
+            try flush()
+        }
     }
 
     /// Appends message content given as bytes.
@@ -333,7 +368,7 @@ public final class SpoolWriter {
         try append(buffer)
     }
 
-    private func flush() throws(SpoolError) {
+    private func flush(keepingCapacity: Bool = true) throws(SpoolError) {
         var offset = 0
         while offset < pending.count {
             let n = pending.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
@@ -343,11 +378,12 @@ public final class SpoolWriter {
             }
             offset += n
         }
-        pending.removeAll(keepingCapacity: true)
+        pending.removeAll(keepingCapacity: keepingCapacity)
     }
 
     /// Writes the end record, fsyncs the file, renames it into place and fsyncs the directory.
-    /// When this returns the message is durable; only then may the 250 be sent.
+    /// When this returns the message is durable; only then may the 250 be sent. A message written
+    /// in one piece is then handed to the spool's commit observer.
     public func commit() throws(SpoolError) {
         let digest = Array(hasher.finalize())
         var trailer = digest
@@ -356,7 +392,8 @@ public final class SpoolWriter {
         for i in stride(from: 7, through: 0, by: -1) { sizeBytes[i] = UInt8(size & 0xFF); size >>= 8 }
         trailer += sizeBytes
         record(QueueFile.RecordType.end.rawValue, trailer)
-        try flush()
+        let whole = wroteEarly ? nil : pending
+        try flush(keepingCapacity: false)
         guard fsync(fd) == 0 else { throw .system(call: "fsync", path: partPath, errno: errno) }
         close(fd)
         finished = true
@@ -366,6 +403,7 @@ public final class SpoolWriter {
             throw .system(call: "rename", path: partPath, errno: code)
         }
         try spool.syncers[.incoming]!.sync()
+        spool.committed(envelope.queueID, file: whole)
     }
 
     /// Abandons the message: nothing of it stays on disk.

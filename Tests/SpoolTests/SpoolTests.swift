@@ -5,6 +5,7 @@
 import Testing
 import Foundation
 import NIOCore
+import GatehouseCore
 @testable import Spool
 
 /// A spool in a fresh temporary directory, removed when the test is done.
@@ -224,6 +225,75 @@ struct SpoolRoundTripTests {
     @Test func freeSpaceIsReported() throws {
         let temp = try TemporarySpool()
         #expect(temp.spool.freeSpace() > 0)
+    }
+}
+
+@Suite("Spool: hand-off of committed messages")
+struct SpoolHandOffTests {
+    /// What the observer was told, in order.
+    final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [(String, [UInt8]?)] = []
+        func add(_ id: String, _ file: [UInt8]?) { lock.withLock { items.append((id, file)) } }
+        var all: [(String, [UInt8]?)] { lock.withLock { items } }
+    }
+
+    @Test func aMessageWrittenInOnePieceIsHandedOverWithItsFileBytes() throws {
+        let t = try TemporarySpool()
+        let seen = Seen()
+        t.spool.observeCommits { seen.add($0, $1) }
+        let body = Array("Subject: hi\r\n\r\nhello\r\n".utf8)
+        let id = try t.commit(envelope(), content: body)
+        #expect(seen.all.count == 1)
+        let (queueID, file) = try #require(seen.all.first)
+        #expect(queueID == id)
+        // The bytes handed over are the committed file, byte for byte, already durable on disk.
+        #expect(file == (try t.bytes(.incoming, id)))
+        let parsed = try QueueFile.parse(try #require(file))
+        #expect(parsed.envelope.queueID == id)
+        #expect(parsed.content(in: file!) == body)
+    }
+
+    @Test func aMessageWrittenInPiecesIsAnnouncedWithoutBytes() throws {
+        let t = try TemporarySpool()
+        let seen = Seen()
+        t.spool.observeCommits { seen.add($0, $1) }
+        let big = [UInt8](repeating: UInt8(ascii: "x"), count: Defaults.spoolWriteChunk + 1000)
+        let id = try t.commit(envelope(), content: big)
+        #expect(seen.all.count == 1)
+        #expect(seen.all.first?.0 == id)
+        #expect(seen.all.first?.1 == nil)
+    }
+
+    @Test func nothingIsAnnouncedForAbortedMessagesOrAfterTheObserverIsRemoved() throws {
+        let t = try TemporarySpool()
+        let seen = Seen()
+        t.spool.observeCommits { seen.add($0, $1) }
+        let writer = try t.spool.beginMessage(envelope: envelope())
+        try writer.append(Array("x\r\n".utf8))
+        writer.abort()
+        #expect(seen.all.isEmpty)
+        t.spool.observeCommits(nil)
+        try t.commit(envelope(), content: Array("y\r\n".utf8))
+        #expect(seen.all.isEmpty)
+    }
+
+    @Test func manyCommitsCallTheSameObserverAtConstantCost() throws {
+        // The observer is kept in a class box: a closure kept in a Mutex directly was wrapped in
+        // two more conversion thunks at each access, so the n-th call went through 2n nested
+        // thunks (quadratic time, and here a stack overflow long before the end).
+        let t = try TemporarySpool()
+        let count = Counter()
+        t.spool.observeCommits { _, _ in count.increment() }
+        for _ in 0..<100_000 { t.spool.committed("id", file: nil) }
+        #expect(count.value == 100_000)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func increment() { lock.withLock { n += 1 } }
+        var value: Int { lock.withLock { n } }
     }
 }
 

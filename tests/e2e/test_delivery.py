@@ -301,6 +301,35 @@ def test_connection_reuse(gatehouse, tls_files, sinks):
     wait_queue_empty(gh)
 
 
+@pytest.mark.parametrize("active_limit", [10000, 3])
+def test_parallel_sessions_each_message_delivered_exactly_once(gatehouse, tls_files, sinks, active_limit):
+    """Many sessions committing at once while the queue manager delivers: messages handed to it at
+    commit and those found by its scans of the queue must each arrive once, and nothing may be
+    left behind in the queue (a message both scanned and handed over was once delivered twice,
+    and one taken by neither stayed in active/). A tiny active set makes the queue manager refuse
+    hand-overs and scan after every delivery, so scans and hand-overs meet all the time."""
+    import shutil
+    import subprocess
+    source = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    if not shutil.which(source):
+        pytest.skip("smtp-source (postfix) not installed")
+    n = 600
+    sink = sinks()
+    gh = gateway(gatehouse, sink_routes(sink), tls_files=tls_files, connection_cache="2s",
+                 active_limit=active_limit)
+    argv = [source, "-s", "20", "-m", str(n), "-l", "2000", "-f", SENDER, "-t", ALICE,
+            f"127.0.0.1:{gh.port('inbound')}"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stdout + p.stderr
+    sink.wait_for(n, timeout=120)
+    wait_queue_empty(gh, timeout=60)
+    time.sleep(1.5)                                   # a late duplicate would arrive by now
+    ids = [re.search(rb"\(Gatehouse\) with \S+ id ([0-9A-Za-z]+)", t.data).group(1) for t in sink.transactions]
+    dupes = [i for i, c in collections.Counter(ids).items() if c > 1]
+    assert not dupes, f"{len(dupes)} messages delivered more than once, e.g. {dupes[:3]}"
+    assert len(ids) == n, f"{len(ids)} delivered for {n} accepted"
+
+
 def test_connection_cache_off_means_one_message_per_connection(gatehouse, tls_files, sinks):
     n = 6
     sink = sinks()
