@@ -292,7 +292,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "Configuration", "Spool", "SMTPProtocol", "GatehouseCore", "DNS",
+                "Node", "Configuration", "Spool", "SMTPProtocol", "GatehouseCore", "DNS", "Policy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -89,6 +89,8 @@ public enum QueueControl {
         public var lastAttempt: Int64?
         public var nextAttempt: Int64?
         public var recipients: [Recipient]
+        /// The policy's decision trace kept with the message (empty when no policy ran).
+        public var trace: [String]
     }
 
     public static func report(_ id: String, spool: Spool) throws -> MessageReport {
@@ -107,6 +109,7 @@ public enum QueueControl {
             id: id, state: state.rawValue, sender: e.sender, arrival: e.arrival, size: parsed.contentSize,
             client: e.clientName + "[" + e.clientAddress + "]", helo: e.helo, listener: e.listener, attempts: status.attempts,
             lastAttempt: status.lastAttempt == 0 ? nil : status.lastAttempt,
-            nextAttempt: state == .deferred ? spool.nextAttempt(id, in: .deferred) : nil, recipients: recipients)
+            nextAttempt: state == .deferred ? spool.nextAttempt(id, in: .deferred) : nil, recipients: recipients,
+            trace: e.trace)
     }
 }

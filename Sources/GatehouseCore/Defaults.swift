@@ -113,6 +113,9 @@ public enum Defaults {
         public static let memoryLimit = 256 << 20
         /// A session reserves memory for the message it holds in steps of at least this many bytes.
         public static let memoryReservationStep = 64 << 10
+        /// Bytes of decision trace kept with a queued message (the rest is counted, not kept; the
+        /// steps that fired are in the mail log whatever the size).
+        public static let queuedTraceBytes = 32 << 10
     }
 
     /// The quarantine store.

@@ -153,6 +153,26 @@ final class MessageDecider: Sendable {
         }
     }
 
+    /// The trace steps about `recipients`, as kept with a queued message: at most
+    /// `Defaults.Scanning.queuedTraceBytes`, then a line that counts what was left out.
+    static func traceLines(_ trace: [TraceEntry], for recipients: [String]) -> [String] {
+        let wanted = Set(recipients)
+        var lines: [String] = []
+        var bytes = 0
+        var left = 0
+        for entry in trace where wanted.contains(entry.recipient) {
+            let line = entry.description
+            guard left == 0, bytes + line.utf8.count < Defaults.Scanning.queuedTraceBytes else {
+                left += 1
+                continue
+            }
+            bytes += line.utf8.count + 1
+            lines.append(line)
+        }
+        if left > 0 { lines.append("… \(left) more steps not kept here (those that fired are in the mail log)") }
+        return lines
+    }
+
     /// The writes, in order: quarantine entries, queued copies, notifications. Blocking.
     private func execute(_ plan: MessagePlan, raw: [UInt8], envelope: Envelope, facts: PolicyFacts, decision: PolicyDecision,
                          now: Int64) throws {
@@ -179,6 +199,7 @@ final class MessageDecider: Sendable {
                 envelope.recipients.first { $0.address == address } ?? QueuedRecipient(address: address)
             }
             copy.route = delivery.route
+            copy.trace = MessageDecider.traceLines(decision.trace, for: delivery.recipients)
             var content = delivery.content
             if let request = delivery.dkimSign, let signer = signers[request.selector + "._domainkey." + request.domain] {
                 content = try signer.signatureField(for: content, time: now) + content

@@ -55,6 +55,10 @@ public struct Envelope: Hashable, Sendable, Codable {
     /// A next hop (`host:port`, `[host]:port`) chosen by the policy's `route` action instead of
     /// the recipient domain's route.
     public var route: String?
+    /// The policy's decision trace for these recipients (groups and rules evaluated, which fired,
+    /// the evidence), one line per step; empty when no policy ran. Kept with the queued message
+    /// so `gatehouse queue show` can say why it is going where it goes.
+    public var trace: [String] = []
 
     public init(queueID: String, arrival: Int64, sender: String, recipients: [QueuedRecipient], clientAddress: String,
                 clientName: String, helo: String, listener: String, receivedProtocol: String, authenticatedUser: String?,
@@ -99,6 +103,7 @@ public struct Envelope: Hashable, Sendable, Codable {
         if let dsnReturn { fields.append(("ret", dsnReturn)) }
         if let envelopeID { fields.append(("envid", envelopeID)) }
         if let route { fields.append(("route", route)) }
+        if !trace.isEmpty { fields.append(("trace", trace.joined(separator: "\n"))) }
         var out: [UInt8] = []
         for (key, value) in fields {
             out += key.utf8

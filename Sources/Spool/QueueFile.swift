@@ -194,11 +194,13 @@ public enum QueueFile {
         guard let id = f["id"], let arrival = f["arrival"].flatMap({ Int64($0) }), let sender = f["sender"], !recipients.isEmpty else {
             return nil
         }
-        return Envelope(queueID: id, arrival: arrival, sender: sender, recipients: recipients,
-                        clientAddress: f["client_address"] ?? "", clientName: f["client_name"] ?? "",
-                        helo: f["helo"] ?? "", listener: f["listener"] ?? "", receivedProtocol: f["protocol"] ?? "",
-                        authenticatedUser: f["auth"], body: f["body"], smtputf8: f["smtputf8"] == "1",
-                        dsnReturn: f["ret"], envelopeID: f["envid"], flags: f["flags"].flatMap { UInt32($0) } ?? 0,
-                        route: f["route"])
+        var envelope = Envelope(queueID: id, arrival: arrival, sender: sender, recipients: recipients,
+                                clientAddress: f["client_address"] ?? "", clientName: f["client_name"] ?? "",
+                                helo: f["helo"] ?? "", listener: f["listener"] ?? "", receivedProtocol: f["protocol"] ?? "",
+                                authenticatedUser: f["auth"], body: f["body"], smtputf8: f["smtputf8"] == "1",
+                                dsnReturn: f["ret"], envelopeID: f["envid"], flags: f["flags"].flatMap { UInt32($0) } ?? 0,
+                                route: f["route"])
+        if let trace = f["trace"] { envelope.trace = trace.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+        return envelope
     }
 }

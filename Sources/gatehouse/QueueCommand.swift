@@ -94,6 +94,7 @@ struct QueueCommand: ParsableCommand {
             for r in report.recipients {
                 print("recipient: <\(r.address)> \(r.status)" + (r.reason.map { " (\(r.dsn ?? "")) \($0)" } ?? ""))
             }
+            for line in report.trace { print("trace:     \(line)") }
         }
     }
 

@@ -91,6 +91,22 @@ struct SpoolRoundTripTests {
         #expect(!String(decoding: envelopeRecord, as: UTF8.self).contains("X-Injected: yes\t"))
     }
 
+    @Test func theDecisionTraceIsKeptWithTheEnvelope() throws {
+        let temp = try TemporarySpool()
+        var original = envelope()
+        original.trace = ["user@internal.example: tags/stamp: FIRED [✓ subject /stamp me/i matched \"stamp me\"]",
+                          "user@internal.example: tags/never: no [✗ subject]", "", "tab\there, back\\slash"]
+        let id = try temp.commit(original, content: Array("x\r\n".utf8))
+        let parsed = try QueueFile.parse(try temp.spool.read(.incoming, id))
+        #expect(parsed.envelope.trace == original.trace)
+        #expect(parsed.envelope == original)
+        // No trace, no field: files of messages no policy saw are unchanged.
+        let plain = try temp.commit(envelope(), content: Array("x\r\n".utf8))
+        let file = try temp.spool.read(.incoming, plain)
+        #expect(try QueueFile.parse(file).envelope.trace.isEmpty)
+        #expect(!String(decoding: file, as: UTF8.self).contains("\ntrace="))
+    }
+
     @Test func escapingIsReversible() {
         for value in ["", "plain", "tab\there", "new\nline", "cr\rlf", "back\\slash", "\\x41", "\\x5c", "\\", "\\x", "\\x4", "\u{0}\u{1F}\u{7F}",
                       "é ü 😀", "a=b=c"] {

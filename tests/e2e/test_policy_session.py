@@ -374,3 +374,25 @@ def test_the_mail_log_has_the_verdict_and_trace(setup):
     wait_until(lambda: any("held as" in line for line in lines()), 10, "the quarantine line in the log")
     assert any("verdict=quarantine(spam)" in line and "rules=protect/spam" in line for line in lines()), lines()
     assert any("trace: " in line and "GTUBE" in line for line in lines()), lines()
+
+
+def test_a_queued_message_keeps_its_decision_trace(gatehouse, tls_files, module_sinks):
+    """The decision trace is stored with the message record: `gatehouse queue show` prints it for a
+    message waiting in the queue (delivery paused here), rules that fired and those that did not."""
+    sink = module_sinks()
+    cfg = gateway_config([route_hosts(["example.org", "sender.test"], [sink.address])], tls_files=tls_files,
+                         paused=True)
+    cfg["policy"] = {"groups": [{"name": "tags", "rules": [
+        {"name": "stamp", "all": [{"subject": "/stamp me/i"}],
+         "actions": [{"add_header": {"name": "X-Stamped", "value": "yes"}}]},
+        {"name": "never", "all": [{"subject": "/no such subject/"}], "actions": [{"tag_subject": "[X]"}]},
+    ]}]}
+    gh = gatehouse(cfg, name="trace-kept")
+    _, reply = transact(gh, [BOB], make_message(SENDER, [BOB], "please stamp me"))
+    assert reply.code == 250 and reply.queue_id, reply
+    shown = json.loads(gh_cli(gh, "queue", "show", reply.queue_id, "--json").stdout)
+    trace = shown["trace"]
+    assert any(line.startswith(f"{BOB}: tags/stamp: FIRED") and "stamp me" in line for line in trace), trace
+    assert any(line.startswith(f"{BOB}: tags/never: no") for line in trace), trace
+    text = gh_cli(gh, "queue", "show", reply.queue_id).stdout
+    assert "trace:     " + f"{BOB}: tags/stamp: FIRED" in text, text
