@@ -23,6 +23,8 @@ public struct ScanningConfiguration: Hashable, Sendable {
     public var ruleFiles: [String] = []
     /// Whether the Bayesian classifier trained into `DATA/bayes/tokens.db` adds to the score.
     public var bayes = true
+    /// Days after which a token seen once and used by no verdict since is pruned (0: never by age).
+    public var bayesPruneDays = Defaults.Scanning.bayesPruneDays
     /// X-Spam-Status / X-Spam-Score on delivered mail.
     public var spamHeaders = true
     /// clamd's address (`host:port` or a unix socket path); no anti-virus scan when nil.

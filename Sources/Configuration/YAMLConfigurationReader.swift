@@ -229,8 +229,9 @@ public enum YAMLConfigurationReader {
         try m.allow(["spam", "antivirus", "authentication", "dnsbl", "uribl", "dkim", "quarantine", "notifications", "memory_limit"])
         var s = ScanningConfiguration()
         if let spam = try m.mapping("spam") {
-            try spam.allow(["threshold", "rules", "headers", "bayes"])
+            try spam.allow(["threshold", "rules", "headers", "bayes", "bayes_prune_days"])
             s.bayes = try spam.bool("bayes") ?? true
+            s.bayesPruneDays = try spam.int("bayes_prune_days", in: 0...3_650) ?? s.bayesPruneDays
             if let value = spam.value("threshold") {
                 guard let t = value.float ?? value.int.map(Double.init), t > 0, t < 1_000 else {
                     throw ConfigurationError(key: spam.key("threshold"), "must be a number between 0 and 1000")

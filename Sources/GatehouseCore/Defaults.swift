@@ -116,6 +116,12 @@ public enum Defaults {
         /// Bytes of decision trace kept with a queued message (the rest is counted, not kept; the
         /// steps that fired are in the mail log whatever the size).
         public static let queuedTraceBytes = 32 << 10
+        /// Days after which a Bayes token seen in one message only and used by no verdict since is
+        /// pruned (`scanning.spam.bayes_prune_days`; 0: never by age).
+        public static let bayesPruneDays = 60
+        /// Seconds between two upkeep runs of the Bayes database (tokens used, pruning); one more
+        /// runs when the node stops.
+        public static let bayesMaintenanceInterval = 3_600.0
     }
 
     /// The quarantine store.

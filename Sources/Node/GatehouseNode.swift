@@ -83,6 +83,7 @@ public final class GatehouseNode: Sendable {
         scheduleSpaceCheck()
         scheduleQuarantineSweep()
         scheduleBayesReload()
+        scheduleBayesMaintenance()
         queueManager.start()
     }
 
@@ -266,6 +267,20 @@ public final class GatehouseNode: Sendable {
         }
     }
 
+    /// Every hour (and once more at stop): the Bayes database's upkeep, when the classifier is on.
+    private func scheduleBayesMaintenance() {
+        let bayes = self.bayes
+        let log = services.log
+        let pool = services.threadPool
+        let store = self.store
+        let interval = Int64(Defaults.Scanning.bayesMaintenanceInterval)
+        group.next().scheduleRepeatedTask(initialDelay: .seconds(interval), delay: .seconds(interval)) { _ in
+            let scanning = store.configuration.scanning
+            guard scanning.bayes else { return }
+            pool.submit { _ in bayes.maintain(pruneDays: scanning.bayesPruneDays, log: log) }
+        }
+    }
+
     /// Now and then: remove expired quarantine entries.
     private func scheduleQuarantineSweep() {
         let quarantine = self.quarantine
@@ -306,6 +321,13 @@ public final class GatehouseNode: Sendable {
             return values
         }
         for bound in all { try? await bound.channel.close() }
+        // The tokens verdicts used since the last upkeep would be forgotten with the process.
+        let scanning = store.configuration.scanning
+        if scanning.bayes && bayes.usage.count > 0 {
+            let bayes = self.bayes
+            let log = services.log
+            try? await services.threadPool.runIfActive { bayes.maintain(pruneDays: scanning.bayesPruneDays, log: log) }
+        }
         await queueManager.stop()
         try? await group.shutdownGracefully()
         try? await services.threadPool.shutdownGracefully()

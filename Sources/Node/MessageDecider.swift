@@ -95,6 +95,7 @@ final class MessageDecider: Sendable {
             hour: clock.hour, weekday: clock.weekday)
         var scanner = self.scanner
         scanner.bayes = bayes?.current
+        scanner.bayesUsage = bayes?.usage
         var (scanned, message) = await scanner.scanMessage(raw, context: context)
         scanned.senderRate = senderRates.record(envelope.sender, at: now)
         if let dnsLists {
@@ -273,6 +274,8 @@ final class SenderRates: Sendable {
 final class BayesHolder: Sendable {
     let path: String
     private let state = Mutex<(filter: BayesFilter?, modified: Int64?)>((nil, nil))
+    /// The tokens verdicts used since the last upkeep.
+    let usage = BayesUsage()
 
     init(path: String) {
         self.path = path
@@ -297,6 +300,20 @@ final class BayesHolder: Sendable {
             log.record(LogRecord(program: "spam", text: "Bayes database \(path) loaded: \(filter.isReady ? "ready" : "not trained enough yet, no Bayes score")"))
         }
         state.withLock { $0 = (filter, modified) }
+    }
+
+    /// The database's upkeep: marks the tokens verdicts used since the last run, prunes tokens
+    /// seen once and unused for `pruneDays` days, logs what it did and reloads. Blocking: call off
+    /// the event loop.
+    func maintain(pruneDays: Int, log: any LogSink) {
+        let used = usage.take()
+        do {
+            guard let done = try BayesStore(path: path).maintain(used: used, pruneDays: pruneDays) else { return }
+            log.record(LogRecord(program: "spam", text: "Bayes database upkeep: \(used.count) tokens used by verdicts, \(done.touched) marked as used today, \(done.pruned) pruned, \(done.remaining) kept"))
+        } catch {
+            log.record(LogRecord(program: "spam", text: "warning: Bayes database upkeep: \(error)"))
+        }
+        refresh(log: log)
     }
 }
 

@@ -80,6 +80,9 @@ public struct MessageScanner: Sendable {
     /// The trained Bayesian classifier; nil until one is trained (`gatehouse spam train`). The
     /// node swaps in a newer one when administrators' feedback changes the database.
     public var bayes: BayesFilter?
+    /// Where the tokens each Bayes verdict combined are noted, for the database's upkeep
+    /// (`BayesStore.maintain`); nil: not noted.
+    public var bayesUsage: BayesUsage?
 
     /// The built-in pack plus `ruleFiles` (ours, or SpamAssassin's `.cf` subset for files ending in
     /// `.cf`, whose unsupported rules are skipped as SpamAssassin's own tools would warn).
@@ -124,6 +127,7 @@ public struct MessageScanner: Sendable {
         let spam = rules.scan(message, raw: raw)
         // The classifier's bucket (BAYES_00 … BAYES_999) adds to the rule score, as in SpamAssassin.
         let bayes = self.bayes?.score(message)
+        if let bayes, let bayesUsage { bayesUsage.note(bayes.evidence) }
         var virus = VirusFacts.notScanned
         if let antiVirus {
             switch await antiVirus.scan(raw) {

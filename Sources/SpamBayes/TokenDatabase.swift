@@ -145,12 +145,17 @@ public struct TokenDatabase: Sendable, Hashable {
     }
 
     /// Marks `tokens` as used on `day` (a verdict used them), so that pruning keeps them.
-    public mutating func touch(_ tokens: [String], day: UInt32) {
+    /// Returns how many tokens of the database it moved to `day`.
+    @discardableResult
+    public mutating func touch(_ tokens: [String], day: UInt32) -> Int {
+        var moved = 0
         for token in tokens {
             guard var counts = self.tokens[token], counts.lastUsed < day else { continue }
             counts.lastUsed = day
             self.tokens[token] = counts
+            moved += 1
         }
+        return moved
     }
 
     private mutating func forgetOldestLearned() {

@@ -93,3 +93,18 @@ def test_feedback_teaches_the_running_gateway(trained):
         assert "learned as spam" in out and "deleted" in out, out
     # The gateway reloads the changed database (it checks every 30 seconds).
     wait_until(lambda: gh.log_text().count("Bayes database") >= 2, 70, "the reload in the log")
+
+
+def test_tokens_used_by_verdicts_are_kept_when_the_gateway_stops(trained):
+    """The upkeep of the database (hourly, and once more at stop) marks the tokens verdicts used,
+    so that pruning keeps them; stopping the gateway must not forget what it noted since."""
+    import re
+    gh, _, _, ham = trained
+    reply = transact(gh, ham[25].read_bytes())
+    assert reply.code == 250 or "line too long" in str(reply), reply
+    assert gh.stop() == 0
+    lines = [line for line in gh.log_text().splitlines() if "Bayes database upkeep" in line]
+    assert lines, gh.log_tail()
+    used = re.search(r"upkeep: (\d+) tokens used by verdicts, (\d+) marked as used today, (\d+) pruned, (\d+) kept", lines[-1])
+    assert used and int(used.group(1)) > 0 and int(used.group(4)) > 1000, lines[-1]
+    gh.start()
