@@ -74,7 +74,7 @@ public final class QueueManager: Sendable {
             Task { await scheduler.recoverActiveLater() }
             return
         }
-        let content = parsed.content(in: file)
+        let content = parsed.extractContent(from: consume file)
         Task { await scheduler.adopt(id, parsed: parsed, content: content) }
     }
 
@@ -312,7 +312,7 @@ actor Scheduler {
             guard let bytes = try? spool.read(.active, id) else { return nil }
             do throws(QueueFileError) {
                 let parsed = try QueueFile.parse(bytes)
-                return .success((parsed, parsed.content(in: bytes), DeliveryStatus.load(spool.statusPath(id))))
+                return .success((parsed, parsed.extractContent(from: consume bytes), DeliveryStatus.load(spool.statusPath(id))))
             } catch {
                 try? spool.move(id, from: .active, to: .corrupt)
                 return .failure(error)

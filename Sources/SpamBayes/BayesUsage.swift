@@ -65,3 +65,43 @@ extension BayesStore {
         }
     }
 }
+
+/// What is in a token database, for administrators (`gatehouse spam stats`): its size, what it was
+/// trained on, and how recently its tokens were used — what the upkeep's pruning works on.
+public struct BayesDatabaseSummary: Sendable, Hashable, Codable {
+    public var tokens: Int
+    public var spamMessages: Int
+    public var hamMessages: Int
+    /// Messages remembered as learned (what makes learning a message again a no-op).
+    public var learnedMessages: Int
+    /// Tokens seen in one message only: the ones pruning drops once unused for long.
+    public var rareTokens: Int
+    /// Tokens by the age of their last use (training or a verdict), in days before `today`.
+    public var usedToday: Int
+    public var usedWithin7Days: Int
+    public var usedWithin30Days: Int
+    public var usedWithin90Days: Int
+    public var usedLongerAgo: Int
+    public var tokenizerVersion: Int
+
+    public init(_ database: TokenDatabase, today: UInt32 = BayesStore.today) {
+        tokens = database.tokens.count
+        spamMessages = Int(database.spamMessages)
+        hamMessages = Int(database.hamMessages)
+        learnedMessages = database.learned.count
+        tokenizerVersion = Int(database.tokenizerVersion)
+        var rare = 0, day0 = 0, day7 = 0, day30 = 0, day90 = 0, older = 0
+        for counts in database.tokens.values {
+            if counts.total <= 1 { rare += 1 }
+            let age = counts.lastUsed >= today ? 0 : today - counts.lastUsed
+            switch age {
+            case 0: day0 += 1
+            case 1...7: day7 += 1
+            case 8...30: day30 += 1
+            case 31...90: day90 += 1
+            default: older += 1
+            }
+        }
+        (rareTokens, usedToday, usedWithin7Days, usedWithin30Days, usedWithin90Days, usedLongerAgo) = (rare, day0, day7, day30, day90, older)
+    }
+}

@@ -116,12 +116,20 @@ public enum QueueFile {
         public var contentRanges: [(Int, Int)]
         public var contentSize: Int
 
-        /// The message content, joined from its records in `bytes` (the file this was parsed from).
-        public func content(in bytes: [UInt8]) -> [UInt8] {
-            var out: [UInt8] = []
-            out.reserveCapacity(contentSize)
-            for (offset, length) in contentRanges { out += bytes[offset..<(offset + length)] }
-            return out
+        /// The message content, made in place from the file's own buffer: the content records are
+        /// moved to the front and the rest cut off, so a large message is not held twice.
+        /// Pass the file with `consume` (or as its last use) so that it is not copied first.
+        public func extractContent(from file: consuming [UInt8]) -> [UInt8] {
+            var end = 0
+            file.withUnsafeMutableBytes { raw in
+                for (offset, length) in contentRanges {
+                    // Regions may overlap: memmove semantics.
+                    if offset != end { raw.baseAddress!.advanced(by: end).copyMemory(from: raw.baseAddress!.advanced(by: offset), byteCount: length) }
+                    end += length
+                }
+            }
+            file.removeLast(file.count - end)
+            return file
         }
     }
 

@@ -164,7 +164,10 @@ public final class Spool: Sendable {
             throw .system(call: "open", path: path, errno: errno)
         }
         defer { close(fd) }
+        // One allocation of the file's size (a buffer grown by doubling could take twice that).
+        var info = stat()
         var bytes: [UInt8] = []
+        if fstat(fd, &info) == 0 { bytes.reserveCapacity(Int(info.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -343,29 +346,44 @@ public final class SpoolWriter {
 
     /// Appends message content. Buffers in memory and writes when enough is pending.
     public func append(_ buffer: ByteBuffer) throws(SpoolError) {
-        var remaining = buffer
-        while remaining.readableBytes > 0 {
-            let n = min(remaining.readableBytes, QueueFile.maximumRecord)
-            let slice = remaining.readSlice(length: n)!
-            slice.withUnsafeReadableBytes { raw in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                pending += QueueFile.recordHeader(QueueFile.RecordType.content.rawValue, bytes.count)
-                pending.append(contentsOf: bytes)
-                hasher.update(bufferPointer: raw)
+        var failure: SpoolError?
+        buffer.withUnsafeReadableBytes { raw in
+            do throws(SpoolError) { try append(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends message content given as bytes (read in place, not copied first).
+    public func append(_ bytes: [UInt8]) throws(SpoolError) {
+        var failure: SpoolError?
+        bytes.withUnsafeBytes { raw in
+            do throws(SpoolError) { try append(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends content in records of at most `QueueFile.maximumRecord` bytes, writing to the file
+    /// whenever `Defaults.spoolWriteChunk` bytes are pending, so a large message given whole is
+    /// never held a second time here.
+    private func append(_ raw: UnsafeRawBufferPointer) throws(SpoolError) {
+        var offset = 0
+        while offset < raw.count {
+            if pending.count >= Defaults.spoolWriteChunk {
+                wroteEarly = true
+                try flush()
             }
+            let n = min(raw.count - offset, QueueFile.maximumRecord, Defaults.spoolWriteChunk - pending.count)
+            let piece = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)])
+            pending += QueueFile.recordHeader(QueueFile.RecordType.content.rawValue, n)
+            pending.append(contentsOf: piece.bindMemory(to: UInt8.self))
+            hasher.update(bufferPointer: piece)
             contentSize += n
+            offset += n
         }
         if pending.count >= Defaults.spoolWriteChunk {
             wroteEarly = true
             try flush()
         }
-    }
-
-    /// Appends message content given as bytes.
-    public func append(_ bytes: [UInt8]) throws(SpoolError) {
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        try append(buffer)
     }
 
     private func flush(keepingCapacity: Bool = true) throws(SpoolError) {

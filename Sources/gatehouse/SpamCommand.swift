@@ -29,7 +29,7 @@ import SpamBayes
 struct SpamCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spam", abstract: "Train, evaluate and try the spam classifier.",
-        subcommands: [Train.self, Eval.self, Learn.self, Score.self, Tokens.self])
+        subcommands: [Train.self, Eval.self, Learn.self, Score.self, Tokens.self, Stats.self])
 
     /// Where the token database is: `--database FILE`, or the node's `<data dir>/bayes/tokens.db`.
     struct DatabaseOptions: ParsableArguments {
@@ -266,6 +266,35 @@ struct SpamCommand: ParsableCommand {
                     print(name + "\t" + tokens.map { $0.replacingOccurrences(of: "\t", with: " ") }.joined(separator: "\t"))
                 }
             }
+        }
+    }
+
+    // MARK: stats
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print what the token database holds: size, messages trained, and how recently its tokens were used.")
+        @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var databaseOptions: DatabaseOptions
+
+        func run() throws {
+            guard let database = try BayesStore(path: databaseOptions.path).load() else {
+                FileHandle.standardError.write(Data("spam stats: no database at \(databaseOptions.path) (train one with gatehouse spam train)\n".utf8))
+                throw ExitCode(1)
+            }
+            let summary = BayesDatabaseSummary(database)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                return
+            }
+            print("database:  \(databaseOptions.path)")
+            print("trained:   \(summary.spamMessages) spam, \(summary.hamMessages) ham (\(summary.learnedMessages) messages remembered)")
+            print("tokens:    \(summary.tokens), of which \(summary.rareTokens) seen in one message only")
+            print("last used: today \(summary.usedToday), 1-7 days \(summary.usedWithin7Days), 8-30 days \(summary.usedWithin30Days), "
+                  + "31-90 days \(summary.usedWithin90Days), longer ago \(summary.usedLongerAgo)")
         }
     }
 

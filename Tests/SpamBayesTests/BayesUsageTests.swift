@@ -62,4 +62,16 @@ struct BayesUsageTests {
         #expect(try store.maintain(used: ["a"], today: 200, pruneDays: 60) == nil)
         #expect(access(dir + "/tokens.db", F_OK) != 0)
     }
+
+    @Test func theSummaryCountsTokensByAgeOfLastUse() {
+        var db = Self.database()
+        db.train(["today"], as: .spam, day: 200)
+        let summary = BayesDatabaseSummary(db, today: 200)
+        #expect(summary.tokens == 5)
+        #expect(summary.rareTokens == 4)                    // all but old-common
+        #expect(summary.usedToday == 1)
+        #expect(summary.usedWithin7Days == 1)               // fresh, day 195
+        #expect(summary.usedLongerAgo == 3)                 // day 100
+        #expect(summary.usedWithin30Days == 0 && summary.usedWithin90Days == 0)
+    }
 }

@@ -60,7 +60,7 @@ struct SpoolDeliveryStateTests {
         #expect(parsed.envelope.recipients.map(\.status) == [.pending, .delivered, .pending, .failed])
         #expect(parsed.envelope.recipients.map(\.address) == original.recipients.map(\.address))
         #expect(parsed.envelope.recipients[0].notify == "SUCCESS,FAILURE")
-        #expect(parsed.content(in: after) == content)
+        #expect(parsed.extractContent(from: after) == content)
         #expect(after.count == before.count)
         let changed = before.indices.filter { before[$0] != after[$0] }
         #expect(changed == [offsets[1], offsets[3]])

@@ -34,6 +34,16 @@ def open_data(gh) -> SMTPClient:
     return c
 
 
+def send_whole(gh, subject: str, size: int, timeout: float = 30):
+    """One whole message in its own session; returns the reply after the dot."""
+    c = open_data(gh)
+    try:
+        c.send(body(subject, size) + b".\r\n")
+        return c.reply(timeout=timeout)
+    finally:
+        c.quit()
+
+
 def test_sessions_share_the_scan_memory_limit(gatehouse, sinks, tls_files):
     sink = sinks()
     cfg = gateway_config([route_hosts(["example.org", "sender.test"], [sink.address])], tls_files=tls_files,
@@ -75,12 +85,7 @@ def test_sessions_share_the_scan_memory_limit(gatehouse, sinks, tls_files):
         second.quit()
 
     # Decided, the held messages gave their memory back: the refused one is accepted on retry.
-    retry = open_data(gh)
-    try:
-        retry.send(body("over the limit", 900 * KIB) + b".\r\n")
-        assert retry.reply(timeout=30).code == 250
-    finally:
-        retry.quit()
+    assert send_whole(gh, "over the limit", 900 * KIB).code == 250
 
     def subjects():
         return sorted(t.data.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0].decode() for t in sink.transactions)
@@ -106,7 +111,8 @@ def test_one_large_message_through_the_policy_costs_a_bounded_multiple_of_its_si
     decision, copied once into one block for the engines, and the delivered copy is written from
     that block. The gateway's peak resident memory above its baseline must stay within a small
     multiple of the message size (the pieces are freed as they are copied, the MIME engine keeps at
-    most `maxTextBytes` of text), so a big message cannot take several times its size."""
+    most `maxTextBytes` of text, the spool writes the copy in place, delivery reads the file into
+    one buffer and keeps the content in it), so a big message cannot take several times its size."""
     size = 20 * 1024 * KIB
     sink = sinks()
     cfg = gateway_config([route_hosts(["example.org", "sender.test"], [sink.address])], tls_files=tls_files,
@@ -116,22 +122,12 @@ def test_one_large_message_through_the_policy_costs_a_bounded_multiple_of_its_si
     ]}]}
     gh = gatehouse(cfg, name="scan-memory-large")
     # Warm up the engines (rule compilation, first allocations) so the baseline includes them.
-    warm = open_data(gh)
-    try:
-        warm.send(body("small warm-up", 10 * KIB) + b".\r\n")
-        assert warm.reply(timeout=60).code == 250
-    finally:
-        warm.quit()
+    assert send_whole(gh, "small warm-up", 10 * KIB, timeout=60).code == 250
     wait_until(lambda: len(sink.transactions) >= 1, 30, "the warm-up at the sink")
     baseline = gh.peak_rss_kb()
 
-    c = open_data(gh)
-    try:
-        c.send(body("large one", size) + b".\r\n")
-        reply = c.reply(timeout=240)
-        assert reply.code == 250, reply
-    finally:
-        c.quit()
+    reply = send_whole(gh, "large one", size, timeout=240)
+    assert reply.code == 250, reply
     wait_until(lambda: len(sink.transactions) >= 2, 120, "the large message at the sink")
     peak = gh.peak_rss_kb()
     grown_mb = (peak - baseline) / 1024
@@ -139,4 +135,7 @@ def test_one_large_message_through_the_policy_costs_a_bounded_multiple_of_its_si
           f"(+{grown_mb:.0f} MiB)")
     delivered = [t for t in sink.transactions if b"large one" in t.data][0]
     assert b"X-Large: yes" in delivered.data
-    assert grown_mb < 3.5 * size / (1024 * KIB), f"peak grew by {grown_mb:.0f} MiB for a {size // (1024 * KIB)} MiB message"
+    # Measured: +45 MiB for 20 MiB (the held message, the rewritten copy, delivery's read of the
+    # queue file); before the spool wrote a whole message in place and the queue manager made the
+    # content inside the file's own buffer, +100 MiB.
+    assert grown_mb < 3 * size / (1024 * KIB), f"peak grew by {grown_mb:.0f} MiB for a {size // (1024 * KIB)} MiB message"

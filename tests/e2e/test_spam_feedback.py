@@ -107,4 +107,10 @@ def test_tokens_used_by_verdicts_are_kept_when_the_gateway_stops(trained):
     assert lines, gh.log_tail()
     used = re.search(r"upkeep: (\d+) tokens used by verdicts, (\d+) marked as used today, (\d+) pruned, (\d+) kept", lines[-1])
     assert used and int(used.group(1)) > 0 and int(used.group(4)) > 1000, lines[-1]
+    stats = json.loads(cli(gh.data, "spam", "stats", "--json").stdout)
+    assert stats["tokens"] == int(used.group(4)), (stats, lines[-1])
+    assert stats["spam_messages"] >= 300 and stats["ham_messages"] >= 300, stats
+    assert stats["used_today"] == stats["tokens"], stats     # trained today, so all used today
+    text = cli(gh.data, "spam", "stats").stdout
+    assert "tokens:" in text and "last used:" in text, text
     gh.start()
