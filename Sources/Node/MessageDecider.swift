@@ -310,6 +310,11 @@ final class BayesHolder: Sendable {
         do {
             guard let done = try BayesStore(path: path).maintain(used: used, pruneDays: pruneDays) else { return }
             log.record(LogRecord(program: "spam", text: "Bayes database upkeep: \(used.count) tokens used by verdicts, \(done.touched) marked as used today, \(done.pruned) pruned, \(done.remaining) kept"))
+        } catch .busy {
+            // Training holds the database: try again at the next run, keeping what was noted.
+            usage.add(used)
+            log.record(LogRecord(program: "spam", text: "Bayes database upkeep postponed: the database is being trained"))
+            return
         } catch {
             log.record(LogRecord(program: "spam", text: "warning: Bayes database upkeep: \(error)"))
         }

@@ -42,9 +42,12 @@ public enum BayesStoreError: Error, Sendable, Hashable, CustomStringConvertible 
     /// A store whose counts were made by another tokenizer version: its tokens are not the ones
     /// scored now (retrain with `gatehouse spam train`).
     case tokenizerVersion(stored: UInt32, current: UInt32)
+    /// Another writer holds the database's lock and the caller chose not to wait (`maintain`).
+    case busy(path: String)
 
     public var description: String {
         switch self {
+        case .busy(let path): "\(path) is being written by another process (training): try again later"
         case .io(let operation, let path, let errno): "\(operation) \(path): \(String(cString: strerror(errno)))"
         case .tooLarge(let size, let limit): "store of \(size) bytes is over the limit of \(limit)"
         case .damaged(let reason): "store damaged: \(reason)"
@@ -201,12 +204,19 @@ extension BayesStore {
     ///   by another tokenizer version (`.tokenizerVersion`); the file is then left as it was, for
     ///   the administrator.
     public func update<T>(_ change: (inout TokenDatabase) -> T) throws(BayesStoreError) -> T {
+        try locked(wait: true) { database in (change(&database), true) }
+    }
+
+    /// `update`'s core: with `wait` false it throws `.busy` at once when another writer holds the
+    /// lock, and it saves only when `change` says something changed.
+    func locked<T>(wait: Bool, _ change: (inout TokenDatabase) -> (T, changed: Bool)) throws(BayesStoreError) -> T {
         try makeDirectory()
         let lockPath = path + ".lock"
         let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw .io(operation: "open", path: lockPath, errno: errno) }
         defer { close(lock) }  // closing releases the lock
-        while flock(lock, LOCK_EX) != 0 {
+        while flock(lock, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+            if errno == EWOULDBLOCK && !wait { throw .busy(path: path) }
             guard errno == EINTR else { throw .io(operation: "flock", path: lockPath, errno: errno) }
         }
         var database = try load() ?? TokenDatabase(limits: limits)
@@ -214,8 +224,8 @@ extension BayesStore {
         guard database.tokenizerVersion == BayesTokenizer.version else {
             throw .tokenizerVersion(stored: database.tokenizerVersion, current: BayesTokenizer.version)
         }
-        let result = change(&database)
-        try save(database)
+        let (result, changed) = change(&database)
+        if changed { try save(database) }
         return result
     }
 

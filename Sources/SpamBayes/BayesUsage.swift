@@ -27,6 +27,13 @@ public final class BayesUsage: Sendable {
         }
     }
 
+    /// Notes tokens again (an upkeep that could not run gives back what it took).
+    public func add(_ tokens: [String]) {
+        noted.withLock { set in
+            for token in tokens where set.count < limit { set.insert(token) }
+        }
+    }
+
     /// The tokens noted so far, which are forgotten here.
     public func take() -> [String] {
         noted.withLock { set in
@@ -53,15 +60,16 @@ public struct BayesMaintenance: Sendable, Hashable {
 extension BayesStore {
     /// Marks `used` as used on `today`, then prunes tokens seen in at most one message and unused for
     /// `pruneDays` days (0: no pruning by age) and, beyond `BayesLimits.maxTokens`, the least
-    /// recently used. One locked read-modify-write (`update`). Returns nil, writing nothing, when
-    /// there is no database yet.
+    /// recently used. One locked read-modify-write, saved only if something changed (so readers
+    /// do not reload an unchanged file). Returns nil, writing nothing, when there is no database
+    /// yet; throws `.busy` rather than wait while another writer (training) holds the lock.
     public func maintain(used: [String], today: UInt32 = BayesStore.today, pruneDays: Int) throws(BayesStoreError) -> BayesMaintenance? {
         guard access(path, F_OK) == 0 else { return nil }
-        return try update { database in
+        return try locked(wait: false) { database in
             let touched = database.touch(used, day: today)
             let oldest = pruneDays > 0 && UInt32(pruneDays) < today ? today - UInt32(pruneDays) : 0
             let pruned = database.prune(olderThan: oldest)
-            return BayesMaintenance(touched: touched, pruned: pruned, remaining: database.tokens.count)
+            return (BayesMaintenance(touched: touched, pruned: pruned, remaining: database.tokens.count), touched > 0 || pruned > 0)
         }
     }
 }

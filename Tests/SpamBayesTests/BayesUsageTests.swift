@@ -74,4 +74,35 @@ struct BayesUsageTests {
         #expect(summary.usedLongerAgo == 3)                 // day 100
         #expect(summary.usedWithin30Days == 0 && summary.usedWithin90Days == 0)
     }
+
+    @Test func upkeepDoesNotWaitForATrainerAndDoesNotRewriteAnUnchangedFile() throws {
+        let path = temporaryDirectory() + "/tokens.db"
+        let store = BayesStore(path: path)
+        try store.save(Self.database())
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        // Nothing to touch or prune: the file (and so the node's loaded copy) stays as it is.
+        #expect(try store.maintain(used: ["fresh"], today: 196, pruneDays: 0) == BayesMaintenance(touched: 1, pruned: 0, remaining: 4))
+        var touched = stat()
+        #expect(stat(path, &touched) == 0)
+        #expect(try store.maintain(used: [], today: 196, pruneDays: 0) == BayesMaintenance(touched: 0, pruned: 0, remaining: 4))
+        var after = stat()
+        #expect(stat(path, &after) == 0)
+        #expect(after.st_ino == touched.st_ino && after.st_mtim.tv_nsec == touched.st_mtim.tv_nsec)
+        #expect(touched.st_ino != before.st_ino)             // the first run did save (a new file)
+        // A trainer holds the lock: the upkeep says so at once instead of waiting.
+        let lock = open(path + ".lock", O_RDWR | O_CREAT, 0o600)
+        defer { close(lock) }
+        #expect(flock(lock, LOCK_EX) == 0)
+        #expect(throws: BayesStoreError.busy(path: path)) { try store.maintain(used: ["old-rare"], today: 200, pruneDays: 60) }
+        #expect(flock(lock, LOCK_UN) == 0)
+        #expect(try store.maintain(used: ["old-rare"], today: 200, pruneDays: 60) != nil)
+    }
+
+    @Test func tokensGivenBackAreNotedAgain() {
+        let usage = BayesUsage(limit: 3)
+        usage.add(["a", "b"])
+        usage.add(["b", "c", "d"])
+        #expect(Set(usage.take()) == ["a", "b", "c"])
+    }
 }
