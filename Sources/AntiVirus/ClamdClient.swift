@@ -125,7 +125,7 @@ public struct ClamdClient: AntiVirusScanner {
                 }
             }
         if case .tcp = configuration.endpoint {
-            bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
+            bootstrap = bootstrap.channelOption(.tcpOption(.tcp_nodelay), value: 1)
         }
 
         let channel: any Channel

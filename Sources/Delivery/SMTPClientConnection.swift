@@ -57,7 +57,7 @@ final class SMTPClientConnection: Sendable {
     static func connect(to address: SocketAddress, group: any EventLoopGroup, timeout: Double) async throws(SMTPClientError) -> SMTPClientConnection {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(Int64(timeout * 1000)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SMTPReplyHandler())
