@@ -59,20 +59,15 @@ public final class QueueManager: Sendable {
     /// A message was committed from memory (on the committing thread): take it into the active set
     /// directly when there is room, else wake a scan that finds it in incoming/.
     static func handOff(_ id: String, file: [UInt8]?, spool: Spool, scheduler: Scheduler, wake: @Sendable () -> Void) {
-        guard let file, scheduler.admitting.load(ordering: .relaxed) else { return wake() }
+        // Bytes that do not parse (cannot happen: they were just written) are left to the scan,
+        // which reads the file and judges it.
+        guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else { return wake() }
         // From here until `adopt` runs the message is in transit: scans leave it alone.
         scheduler.inTransit.withLock { _ = $0.insert(id) }
         do { try spool.relocate(id, from: .incoming, to: .active) } catch {
             // A scan moved it first, and delivers it.
             scheduler.inTransit.withLock { _ = $0.remove(id) }
             return wake()
-        }
-        let parsed: QueueFile.Parsed
-        do { parsed = try QueueFile.parse(file) } catch {
-            // Not the bytes that were written (cannot happen): the scan of active/ reads the file.
-            scheduler.inTransit.withLock { _ = $0.remove(id) }
-            Task { await scheduler.recoverActiveLater() }
-            return
         }
         let content = parsed.extractContent(from: consume file)
         Task { await scheduler.adopt(id, parsed: parsed, content: content) }
@@ -240,13 +235,6 @@ actor Scheduler {
 
     private func updateAdmitting() {
         admitting.store(!stopped && !configuration.delivery.paused && hasRoom, ordering: .relaxed)
-    }
-
-    /// A handed-over message could not be read from memory: take it from active/ at the next scan.
-    func recoverActiveLater() {
-        recoverActive = true
-        mayHaveWaiting = true
-        wake()
     }
 
     func stop() {

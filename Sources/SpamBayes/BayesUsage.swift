@@ -22,9 +22,7 @@ public final class BayesUsage: Sendable {
 
     /// Notes the tokens a verdict combined (`BayesScore.evidence`).
     public func note(_ evidence: [BayesEvidence]) {
-        noted.withLock { set in
-            for item in evidence where set.count < limit { set.insert(item.token) }
-        }
+        add(evidence.map(\.token))
     }
 
     /// Notes tokens again (an upkeep that could not run gives back what it took).

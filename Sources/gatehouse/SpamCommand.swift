@@ -284,10 +284,7 @@ struct SpamCommand: ParsableCommand {
             }
             let summary = BayesDatabaseSummary(database)
             if json {
-                let encoder = JSONEncoder()
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                print(String(decoding: try QueueCommand.jsonEncoder().encode(summary), as: UTF8.self))
                 return
             }
             print("database:  \(databaseOptions.path)")
