@@ -78,7 +78,7 @@ public struct NextHopPlanner: Sendable {
     }
 
     /// The hops to try for `domain` on `route` (which is not `local`).
-    public func plan(route: RouteConfiguration, domain: String) async -> NextHopPlan {
+    nonisolated(nonsending) public func plan(route: RouteConfiguration, domain: String) async -> NextHopPlan {
         var names: [(name: String, port: Int, lookupMX: Bool)] = []
         switch route.kind {
         case .local:
@@ -136,7 +136,7 @@ public struct NextHopPlanner: Sendable {
     }
 
     /// The domain's implicit MX had no address: a domain with neither MX nor A/AAAA cannot receive mail.
-    private func implicitFailure(_ domain: String) async -> NextHopPlan? {
+    nonisolated(nonsending) private func implicitFailure(_ domain: String) async -> NextHopPlan? {
         if case .nameNotFound = await resolver.addresses(domain) {
             return .permanent(.failed(EnhancedStatusCode(5, 1, 2), "Host or domain name not found. Name service error for name=\(domain) type=A: Host not found"))
         }
@@ -149,7 +149,7 @@ public struct NextHopPlanner: Sendable {
     }
 
     /// MX names in the order to try them.
-    private func exchangers(_ domain: String) async -> Exchangers {
+    nonisolated(nonsending) private func exchangers(_ domain: String) async -> Exchangers {
         switch await resolver.mailExchangers(domain) {
         case .exchangers(let records):
             let usable = records.filter { $0.host != "." && !$0.host.isEmpty }

@@ -24,6 +24,10 @@ public enum QueueControl {
         for id in targets {
             guard QueueID.isValid(id) else { results.append((id, false, "not a queue id")); continue }
             guard let state = states[id] else { results.append((id, false, "no such message")); continue }
+            if state == .active, operation == .hold || operation == .delete, let result = try fromSegment(id, operation) {
+                results.append(result)
+                continue
+            }
             switch operation {
             case .hold:
                 guard state != .hold, state != .corrupt else {
@@ -52,6 +56,17 @@ public enum QueueControl {
             }
         }
         return results
+
+        /// A message being delivered from a segment is taken out under its record's lock: held
+        /// (copied into hold/) or deleted; nil when it has a queue file of its own.
+        func fromSegment(_ id: String, _ operation: Operation) throws(SpoolError) -> (String, Bool, String)? {
+            guard access(spool.path(.active, id), F_OK) != 0, let record = spool.segmentRecord(id) else { return nil }
+            let taken = try spool.segments.take(record.location) { (bytes: [UInt8]) throws(SpoolError) in
+                if operation == .hold { try spool.writeClassic(id, bytes, to: .hold) }
+            }
+            guard taken else { return (id, false, "no longer queued: its delivery has just ended") }
+            return (id, true, operation == .hold ? "held" : "deleted")
+        }
 
         /// A durable move; a message that moved on since the listing (the queue manager took it,
         /// or the id was given twice) is reported for itself and the others go on.

@@ -46,34 +46,49 @@ public final class QueueManager: Sendable {
         (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.resolverFactory = resolverFactory
         let resolver = try resolverFactory(configuration.delivery.dns, group)
-        let context = try QueueManager.makeContext(configuration, group: group, resolver: resolver, log: log)
+        // The scheduler and every outbound connection live on one event loop, so a delivery's
+        // steps follow each other on one thread instead of waking another for each.
+        let loop = group.next()
+        let context = try QueueManager.makeContext(configuration, loop: loop, resolver: resolver, log: log)
         let wake = wakeContinuation
-        let scheduler = Scheduler(spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
+        let scheduler = Scheduler(loop: loop, spool: spool, mailboxes: dataDirectory + "/mailboxes", configuration: configuration,
                                   context: context, threadPool: threadPool, log: log, wake: { wake.yield() })
         self.scheduler = scheduler
-        spool.observeCommits { id, file in
-            QueueManager.handOff(id, file: file, spool: spool, scheduler: scheduler, wake: { wake.yield() })
-        }
+        spool.observeCommits({ id, file, segment in
+            QueueManager.handOff(id, file: file, segment: segment, spool: spool, scheduler: scheduler, wake: { wake.yield() })
+        }, takesSegments: { scheduler.admitting.load(ordering: .relaxed) })
     }
 
-    /// A message was committed from memory (on the committing thread): take it into the active set
-    /// directly when there is room, else wake a scan that finds it in incoming/.
-    static func handOff(_ id: String, file: [UInt8]?, spool: Spool, scheduler: Scheduler, wake: @Sendable () -> Void) {
+    /// A message was committed (on the committing thread): take it into the active set directly
+    /// when there is room, else wake a scan that finds it in incoming/. A message in a segment is
+    /// taken or refused (the spool then moves it into incoming/); the answer is ignored otherwise.
+    static func handOff(_ id: String, file: [UInt8]?, segment: SegmentLocation?, spool: Spool, scheduler: Scheduler,
+                        wake: @Sendable () -> Void) -> Bool {
+        if let segment {
+            guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else { return false }
+            scheduler.adoptOnLoop(id, parsed: parsed, content: parsed.extractContent(from: consume file), segment: segment)
+            return true
+        }
         // Bytes that do not parse (cannot happen: they were just written) are left to the scan,
         // which reads the file and judges it.
-        guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else { return wake() }
+        guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else {
+            wake()
+            return false
+        }
         // From here until `adopt` runs the message is in transit: scans leave it alone.
         scheduler.inTransit.withLock { _ = $0.insert(id) }
         do { try spool.relocate(id, from: .incoming, to: .active) } catch {
             // A scan moved it first, and delivers it.
             scheduler.inTransit.withLock { _ = $0.remove(id) }
-            return wake()
+            wake()
+            return false
         }
         let content = parsed.extractContent(from: consume file)
-        Task { await scheduler.adopt(id, parsed: parsed, content: content) }
+        scheduler.adoptOnLoop(id, parsed: parsed, content: content, segment: nil)
+        return false
     }
 
-    static func makeContext(_ configuration: NodeConfiguration, group: any EventLoopGroup, resolver: any DeliveryResolver,
+    static func makeContext(_ configuration: NodeConfiguration, loop: any EventLoop, resolver: any DeliveryResolver,
                             log: any LogSink) throws -> DeliveryContext {
         var unverified = TLSConfiguration.makeClientConfiguration()
         unverified.certificateVerification = .none
@@ -87,7 +102,7 @@ public final class QueueManager: Sendable {
             verified[key] = try NIOSSLContext(configuration: tls)
         }
         return DeliveryContext(
-            group: group, planner: NextHopPlanner(resolver: resolver), hostname: configuration.hostname,
+            loop: loop, planner: NextHopPlanner(resolver: resolver), hostname: configuration.hostname,
             timeouts: configuration.delivery.timeouts, tlsUnverified: try NIOSSLContext(configuration: unverified),
             tlsVerified: verified, eightBitDowngrade: Bounces.downgrade, log: log)
     }
@@ -122,10 +137,10 @@ public final class QueueManager: Sendable {
     public func apply(_ configuration: NodeConfiguration, group: any EventLoopGroup) async throws {
         var context = await scheduler.context
         if await scheduler.configuration.delivery.dns != configuration.delivery.dns {
-            context = try QueueManager.makeContext(configuration, group: group, resolver: resolverFactory(configuration.delivery.dns, group),
-                                                   log: context.log)
+            context = try QueueManager.makeContext(configuration, loop: scheduler.loop,
+                                                   resolver: resolverFactory(configuration.delivery.dns, group), log: context.log)
         } else {
-            context = try QueueManager.makeContext(configuration, group: group, resolver: context.planner.resolver, log: context.log)
+            context = try QueueManager.makeContext(configuration, loop: scheduler.loop, resolver: context.planner.resolver, log: context.log)
         }
         await scheduler.apply(configuration, context: context)
         wake()
@@ -157,6 +172,9 @@ struct DeliveryJob: Sendable {
 }
 
 actor Scheduler {
+    /// The event loop the scheduler runs on (its executor), which its connections use too.
+    nonisolated let loop: any EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
     let spool: Spool
     let mailboxes: String
     let threadPool: NIOThreadPool
@@ -182,6 +200,8 @@ actor Scheduler {
         var status: DeliveryStatus
         /// Whether a status file may exist (false for a message handed over at commit).
         var statusStored = true
+        /// Its record when the message is in a segment rather than in active/.
+        var segment: SegmentLocation?
         var outstanding: Int
         var outcomes: [Int: RecipientOutcome] = [:]
     }
@@ -213,8 +233,9 @@ actor Scheduler {
     /// Ids being read in (scans run concurrently; one load per message).
     private var loading = Set<String>()
 
-    init(spool: Spool, mailboxes: String, configuration: NodeConfiguration, context: DeliveryContext, threadPool: NIOThreadPool,
-         log: any LogSink, wake: @escaping @Sendable () -> Void) {
+    init(loop: any EventLoop, spool: Spool, mailboxes: String, configuration: NodeConfiguration, context: DeliveryContext,
+         threadPool: NIOThreadPool, log: any LogSink, wake: @escaping @Sendable () -> Void) {
+        self.loop = loop
         self.wake = wake
         self.spool = spool
         self.mailboxes = mailboxes
@@ -268,7 +289,7 @@ actor Scheduler {
         if scanDeferred {
             nextDeferredScan = now + Int64(max(1, min(60, configuration.delivery.minimumBackoff)))
         }
-        let found = try? await threadPool.runIfActive { () -> [(String, QueueState)] in
+        let found = try? await threadPool.runIfActive(eventLoop: loop) { () -> [(String, QueueState)] in
             var out: [(String, QueueState)] = []
             if scanActive { out += try spool.list(.active).filter(QueueID.isValid).map { ($0, QueueState.active) } }
             out += try spool.list(.incoming).filter(QueueID.isValid).map { ($0, QueueState.incoming) }
@@ -278,7 +299,7 @@ actor Scheduler {
                 }
             }
             return out
-        }
+        }.value()
         for (id, state) in found ?? [] where !stopped && messages[id] == nil {
             guard hasRoom else {
                 if scanActive { recoverActive = true }  // the rest of active/ at a later scan
@@ -315,21 +336,50 @@ actor Scheduler {
         }
     }
 
-    /// Takes a message handed over at commit; its file is already in active/.
-    func adopt(_ id: String, parsed: QueueFile.Parsed, content: [UInt8]) async {
+    /// `adopt` from any thread: one wake-up of the scheduler's loop, where the task starts at once
+    /// (a plain `Task` would first go through the global executor, waking a thread for nothing).
+    nonisolated func adoptOnLoop(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation?) {
+        loop.execute {
+            self.assumeIsolated { $0.beginAdopting(id, parsed: parsed, content: content, segment: segment) }
+        }
+    }
+
+    private func beginAdopting(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation?) {
+        Task { await self.adopt(id, parsed: parsed, content: content, segment: segment) }
+    }
+
+    /// Takes a message handed over at commit; its file is already in active/, or it is in a segment.
+    func adopt(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation? = nil) async {
         inTransit.withLock { _ = $0.remove(id) }
         guard messages[id] == nil else { return }
         guard !stopped, !configuration.delivery.paused, hasRoom else {
             recoverActive = true  // it waits in active/ for a later scan
             mayHaveWaiting = true
             updateAdmitting()
+            if let segment {
+                // Room went between the commit's look and now: out of the segment into incoming/.
+                let spool = self.spool
+                let log = self.log
+                let wake = self.wake
+                threadPool.submit { _ in
+                    do {
+                        _ = try spool.segments.moveOut(segment) { (bytes: [UInt8]) throws(SpoolError) in
+                            try spool.writeClassic(id, bytes, to: .incoming)
+                        }
+                    } catch {
+                        log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot move out of \(segment): \(error); delivered after a restart"))
+                    }
+                    wake()
+                }
+            }
             return
         }
-        await admit(id, parsed: parsed, content: content, status: DeliveryStatus(), statusStored: false)
+        await admit(id, parsed: parsed, content: content, status: DeliveryStatus(), statusStored: false, segment: segment)
     }
 
     /// Splits a message into jobs by destination and starts them.
-    private func admit(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], status: DeliveryStatus, statusStored: Bool) async {
+    private func admit(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], status: DeliveryStatus, statusStored: Bool,
+                       segment: SegmentLocation? = nil) async {
         let envelope = parsed.envelope
         let pending = envelope.recipients.indices.filter { envelope.recipients[$0].status == .pending }
         log.record(LogRecord(program: "qmgr", queueID: id, text: "from=<\(envelope.sender)>, size=\(parsed.contentSize), nrcpt=\(pending.count) (queue active)"))
@@ -351,7 +401,8 @@ actor Scheduler {
                 jobs.append(DeliveryJob(queueID: id, destination: key, route: route, domain: domain, indices: slice, request: request))
             }
         }
-        messages[id] = MessageState(parsed: parsed, content: content, status: status, statusStored: statusStored, outstanding: jobs.count)
+        messages[id] = MessageState(parsed: parsed, content: content, status: status, statusStored: statusStored, segment: segment,
+                                    outstanding: jobs.count)
         activeBytes += content.count
         updateAdmitting()
         if jobs.isEmpty {
@@ -407,33 +458,36 @@ actor Scheduler {
     }
 
     private func startWorker(_ first: DeliveryJob) {
-        let context = self.context
+        Task { await self.work(first) }
+    }
+
+    /// One worker: delivers jobs for one destination over one connection until none is left.
+    /// Runs on the scheduler's loop, and so does its connection: no thread hop between steps.
+    private func work(_ first: DeliveryJob) async {
+        let session = SMTPDestinationSession(context: context)
         let threadPool = self.threadPool
         let mailboxes = self.mailboxes
         let hostname = configuration.hostname
-        Task.detached { [self] in
-            let session = SMTPDestinationSession(context: context)
-            var job: DeliveryJob? = first
-            while let current = job {
-                let started = ContinuousClock.now
-                let outcomes: [RecipientOutcome]
-                if current.route.kind == .local {
-                    let request = current.request
-                    outcomes = (try? await threadPool.runIfActive {
-                        request.recipients.map {
-                            LocalDelivery.deliver(root: mailboxes, address: $0.address, sender: request.envelope.sender,
-                                                  content: request.content, hostname: hostname)
-                        }
-                    }) ?? request.recipients.map { _ in .deferred(EnhancedStatusCode(4, 3, 0), "local; delivery interrupted") }
-                } else {
-                    outcomes = await session.deliver(current.request, route: current.route, domain: current.domain)
-                }
-                let elapsed = ContinuousClock.now - started
-                job = await self.complete(current, outcomes, elapsed: elapsed)
+        var job: DeliveryJob? = first
+        while let current = job {
+            let started = ContinuousClock.now
+            let outcomes: [RecipientOutcome]
+            if current.route.kind == .local {
+                let request = current.request
+                outcomes = (try? await threadPool.runIfActive(eventLoop: loop) {
+                    request.recipients.map {
+                        LocalDelivery.deliver(root: mailboxes, address: $0.address, sender: request.envelope.sender,
+                                              content: request.content, hostname: hostname)
+                    }
+                }.value()) ?? request.recipients.map { _ in .deferred(EnhancedStatusCode(4, 3, 0), "local; delivery interrupted") }
+            } else {
+                outcomes = await session.deliver(current.request, route: current.route, domain: current.domain)
             }
-            if await self.stopped { session.close() } else { await session.quit() }
-            await self.workerExited(first.destination)
+            let elapsed = ContinuousClock.now - started
+            job = await complete(current, outcomes, elapsed: elapsed)
         }
+        if stopped { session.close() } else { await session.quit() }
+        workerExited(first.destination)
     }
 
     /// Records a job's outcomes and returns the next job for the same worker, waiting for one up
@@ -484,9 +538,9 @@ actor Scheduler {
         let hostname = configuration.hostname
         let log = self.log
         let now = Scheduler.now
-        _ = try? await threadPool.runIfActive {
+        _ = try? await threadPool.runIfActive(eventLoop: loop) {
             Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log)
-        }
+        }.value()
         messages[id] = nil
         activeBytes -= message.content.count
         updateAdmitting()
@@ -539,6 +593,18 @@ actor Scheduler {
             envelope.recipients[$0].status == .pending && outcomes[$0]?.kind != .delivered && outcomes[$0]?.kind != .failed
         }
         do {
+            if let segment = message.segment {
+                if stillPending.isEmpty, spool.segments.finish(segment) == .live {
+                    log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
+                    return
+                }
+                if !stillPending.isEmpty {
+                    // It waits for a retry as a queue file of its own, in active/ like any other.
+                    _ = try spool.segments.moveOut(segment) { (bytes: [UInt8]) throws(SpoolError) in
+                        try spool.writeClassic(id, bytes, to: .active)
+                    }
+                }
+            }
             // An administrator may have held or deleted the message during the attempt: cross off
             // what was done where it is now, and leave it there.
             guard let state = spool.locate(id) else {

@@ -54,7 +54,7 @@ final class SMTPClientConnection: Sendable {
     }
 
     /// Connects; the greeting is the first `reply`.
-    static func connect(to address: SocketAddress, group: any EventLoopGroup, timeout: Double) async throws(SMTPClientError) -> SMTPClientConnection {
+    nonisolated(nonsending) static func connect(to address: SocketAddress, group: any EventLoopGroup, timeout: Double) async throws(SMTPClientError) -> SMTPClientConnection {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(Int64(timeout * 1000)))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -65,12 +65,12 @@ final class SMTPClientConnection: Sendable {
             }
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(to: address).get()
+            channel = try await bootstrap.connect(to: address).value()
         } catch {
             throw .connectFailed(SMTPClientConnection.explain(error))
         }
         do {
-            let handler = try await channel.pipeline.handler(type: SMTPReplyHandler.self).get()
+            let handler = try await channel.pipeline.handler(type: SMTPReplyHandler.self).value()
             return SMTPClientConnection(channel: channel, peer: address, handler: handler)
         } catch {
             channel.close(promise: nil)
@@ -89,13 +89,13 @@ final class SMTPClientConnection: Sendable {
     }
 
     /// The next reply, waiting at most `timeout` seconds; `phase` names the wait in errors.
-    func reply(timeout: Double, phase: String) async throws(SMTPClientError) -> SMTPReply {
+    nonisolated(nonsending) func reply(timeout: Double, phase: String) async throws(SMTPClientError) -> SMTPReply {
         let handler = self.handler
         let future = channel.eventLoop.flatSubmit {
             handler.nextReply(timeout: .milliseconds(Int64(timeout * 1000)), phase: phase)
         }
         do {
-            return try await future.get()
+            return try await future.value()
         } catch let error as SMTPClientError {
             throw error
         } catch {
@@ -104,13 +104,13 @@ final class SMTPClientConnection: Sendable {
     }
 
     /// Writes and flushes.
-    func send(_ text: String) async throws(SMTPClientError) {
+    nonisolated(nonsending) func send(_ text: String) async throws(SMTPClientError) {
         try await send(ByteBuffer(string: text))
     }
 
-    func send(_ buffer: ByteBuffer) async throws(SMTPClientError) {
+    nonisolated(nonsending) func send(_ buffer: ByteBuffer) async throws(SMTPClientError) {
         do {
-            try await channel.writeAndFlush(buffer).get()
+            try await channel.writeAndFlush(buffer).value()
         } catch {
             throw .connectionClosed
         }
@@ -118,16 +118,16 @@ final class SMTPClientConnection: Sendable {
 
     /// Sends STARTTLS. On a 220 the plaintext left over is discarded, TLS is set up and its
     /// handshake awaited; the reply is returned either way (a refusal is the caller's decision).
-    func startTLS(context: NIOSSLContext, serverHostname: String?, timeout: Double) async throws(SMTPClientError) -> SMTPReply {
+    nonisolated(nonsending) func startTLS(context: NIOSSLContext, serverHostname: String?, timeout: Double) async throws(SMTPClientError) -> SMTPReply {
         let handler = self.handler
         let armed = channel.eventLoop.submit { handler.armTLS(context: context, serverHostname: serverHostname) }
-        _ = try? await armed.get()
+        _ = try? await armed.value()
         try await send("STARTTLS\r\n")
         let reply = try await self.reply(timeout: timeout, phase: "waiting for the reply to STARTTLS")
         guard reply.code == 220 else { return reply }
         let handshake = channel.eventLoop.flatSubmit { handler.handshakeFuture(timeout: .milliseconds(Int64(timeout * 1000))) }
         do {
-            try await handshake.get()
+            try await handshake.value()
         } catch let error as SMTPClientError {
             throw error
         } catch {
@@ -137,13 +137,13 @@ final class SMTPClientConnection: Sendable {
     }
 
     /// Bytes that followed the 220 to STARTTLS in plain text and were dropped (response injection).
-    func plainTextDiscardedAfterSTARTTLS() async -> Int {
+    nonisolated(nonsending) func plainTextDiscardedAfterSTARTTLS() async -> Int {
         let handler = self.handler
-        return (try? await channel.eventLoop.submit { handler.discardedAfterSTARTTLS }.get()) ?? 0
+        return (try? await channel.eventLoop.submit { handler.discardedAfterSTARTTLS }.value()) ?? 0
     }
 
     /// Sends QUIT (best effort) and closes.
-    func quit() async {
+    nonisolated(nonsending) func quit() async {
         try? await send("QUIT\r\n")
         _ = try? await reply(timeout: 5, phase: "waiting for the reply to QUIT")
         close()
@@ -302,5 +302,16 @@ final class SMTPReplyHandler: ChannelInboundHandler, @unchecked Sendable {
 extension ChannelPipeline.SynchronousOperations {
     func handlerOrNil<H: ChannelHandler>(_ type: H.Type) -> Bool {
         (try? handler(type: type)) != nil
+    }
+}
+
+extension EventLoopFuture where Value: Sendable {
+    /// The future's result, awaited on the caller's executor. `get()` resumes on the global
+    /// executor, which wakes another thread; the scheduler runs on its connections' event loop,
+    /// where this resumes without any.
+    nonisolated(nonsending) func value() async throws -> Value {
+        try await withUnsafeThrowingContinuation { continuation in
+            whenComplete { continuation.resume(with: $0) }
+        }
     }
 }

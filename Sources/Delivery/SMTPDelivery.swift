@@ -21,7 +21,8 @@ import Spool
 
 /// What a delivery needs besides the message: shared by all workers, rebuilt on reconfiguration.
 struct DeliveryContext: Sendable {
-    var group: any EventLoopGroup
+    /// The scheduler's loop: connections are made on it.
+    var loop: any EventLoop
     var planner: NextHopPlanner
     /// Our name in EHLO.
     var hostname: String
@@ -56,7 +57,7 @@ final class SMTPDestinationSession {
     }
 
     /// Delivers `request` to `domain` by `route`; one outcome per recipient, in order.
-    func deliver(_ request: DeliveryRequest, route: RouteConfiguration, domain: String) async -> [RecipientOutcome] {
+    nonisolated(nonsending) func deliver(_ request: DeliveryRequest, route: RouteConfiguration, domain: String) async -> [RecipientOutcome] {
         var outcomes = [RecipientOutcome?](repeating: nil, count: request.recipients.count)
         var remaining = Array(request.recipients.indices)
         var lastProblem = RecipientOutcome.deferred(EnhancedStatusCode(4, 4, 1), "no next hop could be reached")
@@ -128,7 +129,7 @@ final class SMTPDestinationSession {
     }
 
     /// Closes the cached connection politely.
-    func quit() async {
+    nonisolated(nonsending) func quit() async {
         if let connection { await connection.quit() }
         connection = nil
         hop = nil
@@ -148,7 +149,7 @@ final class SMTPDestinationSession {
     }
 
     /// Connects, reads the greeting, EHLO (HELO), STARTTLS by policy, AUTH. Caches the connection.
-    private func open(_ hop: NextHop, route: RouteConfiguration, plainText: Bool) async -> Setup {
+    nonisolated(nonsending) private func open(_ hop: NextHop, route: RouteConfiguration, plainText: Bool) async -> Setup {
         close()
         let t = context.timeouts
         let address: SocketAddress
@@ -157,7 +158,7 @@ final class SMTPDestinationSession {
         }
         let connection: SMTPClientConnection
         do {
-            connection = try await SMTPClientConnection.connect(to: address, group: context.group, timeout: t.connect)
+            connection = try await SMTPClientConnection.connect(to: address, group: context.loop, timeout: t.connect)
         } catch {
             return .failed(.deferred(EnhancedStatusCode(4, 4, 1), "connect to \(hop): \(error)"), retryPlainText: false)
         }
@@ -244,7 +245,7 @@ final class SMTPDestinationSession {
     }
 
     /// EHLO, or HELO when EHLO is refused with 5xx. Nil when neither is accepted.
-    private func hello(_ connection: SMTPClientConnection, hop: NextHop) async throws(SMTPClientError) -> SMTPServerCapabilities? {
+    nonisolated(nonsending) private func hello(_ connection: SMTPClientConnection, hop: NextHop) async throws(SMTPClientError) -> SMTPServerCapabilities? {
         try await connection.send("EHLO \(context.hostname)\r\n")
         let reply = try await connection.reply(timeout: context.timeouts.helo, phase: "waiting for the reply to EHLO")
         if reply.code == 250 { return SMTPServerCapabilities(ehloReply: reply) }
@@ -255,7 +256,7 @@ final class SMTPDestinationSession {
     }
 
     /// AUTH PLAIN, else LOGIN (RFC 4954, RFC 4616). Returns a problem, or nil on success.
-    private func authenticate(_ connection: SMTPClientConnection, capabilities: SMTPServerCapabilities,
+    nonisolated(nonsending) private func authenticate(_ connection: SMTPClientConnection, capabilities: SMTPServerCapabilities,
                               credentials: RouteCredentials) async throws(SMTPClientError) -> String? {
         let timeout = context.timeouts.helo
         if capabilities.authMechanisms.contains("PLAIN") {
@@ -285,7 +286,7 @@ final class SMTPDestinationSession {
     }
 
     /// One mail transaction for the recipients `indices` of `request`.
-    private func transaction(_ connection: SMTPClientConnection, hop: NextHop, _ request: DeliveryRequest, indices: [Int]) async -> TransactionResult {
+    nonisolated(nonsending) private func transaction(_ connection: SMTPClientConnection, hop: NextHop, _ request: DeliveryRequest, indices: [Int]) async -> TransactionResult {
         let envelope = request.envelope
         let mta = "dns; \(hop.name)"
         let t = context.timeouts

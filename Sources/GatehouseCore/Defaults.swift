@@ -41,6 +41,9 @@ public enum Defaults {
     /// Bytes of message data buffered in memory per session before they are written to the spool
     /// file. Bounds memory per session whatever the message size.
     public static let spoolWriteChunk = 256 * 1024
+    /// Size at which a segment file of the spool (small messages being delivered, many to a file)
+    /// is closed to new records and a new one begun.
+    public static let segmentBytes: Int64 = 64 * 1024 * 1024
     /// Longest ESMTP parameter value (ENVID/ORCPT are at most 100 and 500 octets: RFC 3461 §4.4, §4.2).
     public static let parameterLength = 500
     /// Longest address path (RFC 5321 §4.5.3.1.3: 256 octets).

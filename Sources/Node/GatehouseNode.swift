@@ -61,6 +61,13 @@ public final class GatehouseNode: Sendable {
         for id in removed {
             log.record(LogRecord(program: "spool", queueID: id, text: "removed incomplete queue file left by an interrupted session"))
         }
+        let segments = try spool.recoverSegments()
+        for id in segments.recovered {
+            log.record(LogRecord(program: "spool", queueID: id, text: "taken back from a segment left by the previous run (queue incoming)"))
+        }
+        if segments.damaged > 0 {
+            log.record(LogRecord(program: "spool", text: "warning: \(segments.damaged) damaged stretch(es) skipped in \(segments.segments) segment file(s) left by the previous run (unacknowledged writes cut off by the stop)"))
+        }
         let users = try UserStore(path: dataDirectory + "/users")
         do { quarantine = try QuarantineStore(directory: dataDirectory + "/quarantine") } catch {
             throw ConfigurationFailure("cannot open the quarantine: \(error)")

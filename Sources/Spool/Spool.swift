@@ -9,6 +9,7 @@
 //   queue/hold/ID            held by an administrator
 //   queue/corrupt/ID         failed its integrity check; never delivered, reported
 //   queue/status/ID          delivery status of a deferred message (attempts, reasons); advisory
+//   queue/segment/SEQUENCE   small messages being delivered, many to a file (SegmentLog.swift)
 //
 // Durability: a message is acknowledged only after its file was written, fsynced, renamed from
 // `.part` to its final name and the directory fsynced (`commit()`). Directory syncs are shared
@@ -16,10 +17,13 @@
 // the cost. Files are created 0600 in directories 0700.
 //
 // Hand-off: a message small enough to be written in one piece (up to `Defaults.spoolWriteChunk`)
-// is still in memory when it becomes durable; the spool passes those bytes to its commit observer
-// (the queue manager), which can start delivering without finding, renaming and reading the file
-// again. The file on disk is the same either way, so a crash at any moment finds it in incoming/
-// or active/, both of which are delivered from.
+// is still in memory when it becomes durable. When the commit observer (the queue manager) is
+// taking messages, such a message is appended to a segment file instead of a file of its own
+// (one fdatasync for every message committed meanwhile) and its bytes are handed over for
+// delivery at once; if the observer cannot take it after all, it is copied into incoming/ as a
+// classic queue file before the commit returns. Otherwise the message gets its own file, and a
+// message committed whole is still handed over with its bytes. A crash at any moment finds every
+// acknowledged message in incoming/, active/ or a segment, all of which are delivered from.
 
 #if canImport(Glibc)
 import Glibc
@@ -58,29 +62,44 @@ public final class Spool: Sendable {
     let syncers: [QueueState: DirectorySyncer]
 
     /// Told of each committed message on the committing thread once it is durable, with its queue
-    /// id and, when it was committed whole from memory, the bytes of its queue file.
-    public typealias CommitObserver = @Sendable (_ queueID: String, _ file: [UInt8]?) -> Void
+    /// id, the bytes of its queue file when it was committed whole from memory, and its segment
+    /// record when it went into a segment. For a segment record the observer answers whether it
+    /// took the message for delivery; if not, the spool moves it into incoming/.
+    public typealias CommitObserver = @Sendable (_ queueID: String, _ file: [UInt8]?, _ segment: SegmentLocation?) -> Bool
     /// Held in a class: a closure kept directly in a `Mutex` is re-wrapped in conversion thunks on
     /// every `inout` access through the generic lock, and the chain grows with each commit.
     private final class ObserverBox: Sendable {
         let observer: CommitObserver
-        init(_ observer: @escaping CommitObserver) { self.observer = observer }
+        let takesSegments: @Sendable () -> Bool
+        init(_ observer: @escaping CommitObserver, takesSegments: @escaping @Sendable () -> Bool) {
+            self.observer = observer
+            self.takesSegments = takesSegments
+        }
     }
     private let commitObserver = Mutex<ObserverBox?>(nil)
 
-    /// Sets (or with nil removes) the observer of commits; there is one at a time.
-    public func observeCommits(_ observer: CommitObserver?) {
-        let box = observer.map(ObserverBox.init)
+    /// Sets (or with nil removes) the observer of commits; there is one at a time. `takesSegments`
+    /// tells whether it is taking messages now (a hint: small messages then go into a segment).
+    public func observeCommits(_ observer: CommitObserver?, takesSegments: @escaping @Sendable () -> Bool = { false }) {
+        let box = observer.map { ObserverBox($0, takesSegments: takesSegments) }
         commitObserver.withLock { $0 = box }
     }
 
-    func committed(_ queueID: String, file: [UInt8]?) {
-        guard let box = commitObserver.withLock({ $0 }) else { return }
-        box.observer(queueID, file)
+    @discardableResult
+    func committed(_ queueID: String, file: [UInt8]?, segment: SegmentLocation? = nil) -> Bool {
+        guard let box = commitObserver.withLock({ $0 }) else { return false }
+        return box.observer(queueID, file, segment)
     }
 
+    func observerTakesSegments() -> Bool {
+        commitObserver.withLock({ $0 })?.takesSegments() ?? false
+    }
+
+    /// Small messages being delivered, many to a file.
+    public let segments: SegmentLog
+
     /// Opens (creating if needed) the queue under `directory`.
-    public init(directory: String) throws(SpoolError) {
+    public init(directory: String, segmentBytes: Int64? = nil) throws(SpoolError) {
         root = directory
         try Spool.makeDirectory(directory)
         var syncers: [QueueState: DirectorySyncer] = [:]
@@ -91,6 +110,7 @@ public final class Spool: Sendable {
         }
         self.syncers = syncers
         try Spool.makeDirectory(directory + "/status")
+        segments = try SegmentLog(directory: directory + "/segment", limit: segmentBytes ?? Defaults.segmentBytes)
     }
 
     static func makeDirectory(_ path: String) throws(SpoolError) {
@@ -136,6 +156,63 @@ public final class Spool: Sendable {
         return removed
     }
 
+    /// What `recoverSegments` found.
+    public struct SegmentRecovery: Sendable {
+        /// Messages copied from segments into incoming/.
+        public var recovered: [String] = []
+        /// Damaged stretches skipped (the torn end of an unacknowledged group, or worse).
+        public var damaged = 0
+        public var segments = 0
+    }
+
+    /// Turns the live records of the segments a previous run left into classic queue files in
+    /// incoming/, then removes the segments. Only at start-up, before delivery starts.
+    public func recoverSegments() throws(SpoolError) -> SegmentRecovery {
+        var result = SegmentRecovery()
+        for sequence in segments.sequences() {
+            result.segments += 1
+            let path = segments.path(sequence)
+            guard let bytes = segments.contents(sequence) else {
+                throw .system(call: "read", path: path, errno: EFBIG)
+            }
+            let (records, damaged) = SegmentLog.records(in: bytes, sequence: sequence, live: true)
+            result.damaged += damaged
+            for record in records {
+                let id = record.parsed.envelope.queueID
+                guard locate(id) == nil else { continue }  // copied out before the crash
+                try writeClassic(id, record.file, to: .incoming)
+                result.recovered.append(id)
+            }
+            unlink(path)
+        }
+        return result
+    }
+
+    /// Writes a whole queue file as `state/ID` durably (through `incoming/ID.part`, so a crash
+    /// leaves nothing half-written under a final name).
+    public func writeClassic(_ id: String, _ file: [UInt8], to state: QueueState) throws(SpoolError) {
+        guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
+        let part = path(.incoming, id) + ".part"
+        let fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system(call: "open", path: part, errno: errno) }
+        do throws(SpoolError) { try Spool.writeFully(fd, file, path: part) } catch {
+            close(fd); unlink(part)
+            throw error
+        }
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd); unlink(part)
+            throw .system(call: "fsync", path: part, errno: code)
+        }
+        close(fd)
+        guard rename(part, path(state, id)) == 0 else {
+            let code = errno
+            unlink(part)
+            throw .system(call: "rename", path: part, errno: code)
+        }
+        try syncers[state]!.sync()
+    }
+
     /// File names in a queue directory (including `.part` files in incoming).
     public func list(_ state: QueueState) throws(SpoolError) -> [String] {
         do { return try DurableFile.names(in: root + "/" + state.rawValue) } catch {
@@ -143,15 +220,38 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Every complete message with its state.
+    /// Writes all of `bytes` at the file's position, retrying short and interrupted writes.
+    static func writeFully(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SpoolError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(call: "write", path: path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    /// Every complete message with its state; messages in segments (being delivered) are active.
     public func messages() throws(SpoolError) -> [(QueueState, String)] {
         var result: [(QueueState, String)] = []
+        var seen = Set<String>()
         for state in QueueState.allCases {
             for name in try list(state) where QueueID.isValid(name) {
                 result.append((state, name))
+                seen.insert(name)
             }
         }
+        for record in segments.liveRecords() where seen.insert(record.parsed.envelope.queueID).inserted {
+            result.append((.active, record.parsed.envelope.queueID))
+        }
         return result
+    }
+
+    /// The live segment record of a message, if it is in one.
+    public func segmentRecord(_ id: String) -> SegmentLog.Record? {
+        segments.liveRecords().first { $0.parsed.envelope.queueID == id }
     }
 
     /// Reads a queue file whole.
@@ -160,7 +260,10 @@ public final class Spool: Sendable {
         let path = path(state, id)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw .noSuchMessage(id) }
+            if errno == ENOENT {
+                if state == .active, let record = segmentRecord(id) { return record.file }
+                throw .noSuchMessage(id)
+            }
             throw .system(call: "open", path: path, errno: errno)
         }
         defer { close(fd) }
@@ -301,14 +404,16 @@ public final class Spool: Sendable {
     }
 }
 
-/// Writes one message into `incoming/ID.part` and commits it. Not thread-safe: one writer belongs
-/// to one session, which calls it from one thread at a time (off the event loop).
+/// Writes one message into `incoming/ID.part` (or, small and taken at once, a segment) and commits
+/// it. Not thread-safe: one writer belongs to one session, which calls it from one thread at a time
+/// (off the event loop).
 public final class SpoolWriter {
     public let envelope: Envelope
     let spool: Spool
     let partPath: String
     let finalPath: String
-    private var fd: Int32
+    /// Opened at the first write: a message committed whole may never need a file of its own.
+    private var fd: Int32 = -1
     private var hasher = SHA256()
     private var pending: [UInt8] = []
     /// Whether some of the file was written before the commit (then it is not handed over whole).
@@ -322,8 +427,6 @@ public final class SpoolWriter {
         self.envelope = envelope
         finalPath = spool.path(.incoming, envelope.queueID)
         partPath = finalPath + ".part"
-        fd = open(partPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system(call: "open", path: partPath, errno: errno) }
         record(QueueFile.RecordType.version.rawValue, QueueFile.version)
         record(QueueFile.RecordType.envelope.rawValue, envelope.encodedFields())
         for r in envelope.recipients {
@@ -332,7 +435,7 @@ public final class SpoolWriter {
     }
 
     deinit {
-        if !finished {
+        if !finished && fd >= 0 {
             close(fd)
             unlink(partPath)
         }
@@ -387,21 +490,18 @@ public final class SpoolWriter {
     }
 
     private func flush(keepingCapacity: Bool = true) throws(SpoolError) {
-        var offset = 0
-        while offset < pending.count {
-            let n = pending.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system(call: "write", path: partPath, errno: errno)
-            }
-            offset += n
+        if fd < 0 {
+            fd = open(partPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw .system(call: "open", path: partPath, errno: errno) }
         }
+        try Spool.writeFully(fd, pending, path: partPath)
         pending.removeAll(keepingCapacity: keepingCapacity)
     }
 
     /// Writes the end record, fsyncs the file, renames it into place and fsyncs the directory.
     /// When this returns the message is durable; only then may the 250 be sent. A message written
-    /// in one piece is then handed to the spool's commit observer.
+    /// in one piece is then handed to the spool's commit observer: through a segment when the
+    /// observer is taking messages, else after its own file was written.
     public func commit() throws(SpoolError) {
         let digest = Array(hasher.finalize())
         var trailer = digest
@@ -410,6 +510,10 @@ public final class SpoolWriter {
         for i in stride(from: 7, through: 0, by: -1) { sizeBytes[i] = UInt8(size & 0xFF); size >>= 8 }
         trailer += sizeBytes
         record(QueueFile.RecordType.end.rawValue, trailer)
+        if !wroteEarly && fd < 0 && spool.observerTakesSegments() {
+            try commitToSegment()
+            return
+        }
         let whole = wroteEarly ? nil : pending
         try flush(keepingCapacity: false)
         guard fsync(fd) == 0 else { throw .system(call: "fsync", path: partPath, errno: errno) }
@@ -424,10 +528,27 @@ public final class SpoolWriter {
         spool.committed(envelope.queueID, file: whole)
     }
 
+    /// The segment path: one record, durable with the group's fdatasync, handed over; a message the
+    /// observer does not take after all is moved into incoming/ before this returns.
+    private func commitToSegment() throws(SpoolError) {
+        let file = pending
+        pending = []
+        let location = try spool.segments.append(file)
+        finished = true
+        if spool.committed(envelope.queueID, file: file, segment: location) { return }
+        let id = envelope.queueID
+        let spool = self.spool
+        _ = try spool.segments.moveOut(location) { (bytes: [UInt8]) throws(SpoolError) in
+            try spool.writeClassic(id, bytes, to: .incoming)
+        }
+        spool.committed(id, file: nil)
+    }
+
     /// Abandons the message: nothing of it stays on disk.
     public func abort() {
         guard !finished else { return }
         finished = true
+        guard fd >= 0 else { return }
         close(fd)
         unlink(partPath)
     }
@@ -435,54 +556,20 @@ public final class SpoolWriter {
 
 /// Makes renames and creations in one directory durable, sharing one fsync among every caller
 /// that asks while another fsync is running (group commit).
-final class DirectorySyncer: @unchecked Sendable {
+final class DirectorySyncer: Sendable {
     let path: String
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    /// Incremented by each caller before it waits; the value a finished fsync covered.
-    private var requested: UInt64 = 0
-    private var completed: UInt64 = 0
-    private var running = false
+    private let group: GroupSync
 
     init(path: String) {
         self.path = path
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(&mutex)
-        pthread_cond_destroy(&condition)
+        group = GroupSync(name: path) {
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { return errno }
+            defer { close(fd) }
+            return fsync(fd) == 0 ? 0 : errno
+        }
     }
 
     /// Returns once an fsync of the directory that started after this call has completed.
-    func sync() throws(SpoolError) {
-        pthread_mutex_lock(&mutex)
-        requested += 1
-        let ticket = requested
-        while completed < ticket {
-            if running {
-                pthread_cond_wait(&condition, &mutex)
-                continue
-            }
-            running = true
-            let covers = requested
-            pthread_mutex_unlock(&mutex)
-            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            var failure: Int32 = 0
-            if fd < 0 { failure = errno } else {
-                if fsync(fd) != 0 { failure = errno }
-                close(fd)
-            }
-            pthread_mutex_lock(&mutex)
-            running = false
-            if failure == 0 { completed = max(completed, covers) }
-            pthread_cond_broadcast(&condition)
-            if failure != 0 {
-                pthread_mutex_unlock(&mutex)
-                throw .system(call: "fsync", path: path, errno: failure)
-            }
-        }
-        pthread_mutex_unlock(&mutex)
-    }
+    func sync() throws(SpoolError) { try group.sync() }
 }

@@ -244,9 +244,23 @@ struct SpoolRoundTripTests {
     @Test func theSameIDCannotBeWrittenTwice() throws {
         let temp = try TemporarySpool()
         let original = envelope()
+        let big = [UInt8](repeating: UInt8(ascii: "x"), count: Defaults.spoolWriteChunk + 10)
         let first = try temp.spool.beginMessage(envelope: original)
-        #expect(throws: SpoolError.self) { try temp.spool.beginMessage(envelope: original) }
+        try first.append(big)
+        let second = try temp.spool.beginMessage(envelope: original)
+        #expect(throws: SpoolError.self) { try second.append(big) }
         first.abort()
+    }
+
+    @Test func aMessageGetsAFileOnlyWhenItOutgrowsMemoryOrIsCommitted() throws {
+        let temp = try TemporarySpool()
+        let writer = try temp.spool.beginMessage(envelope: envelope())
+        try writer.append([1, 2, 3])
+        #expect(try temp.spool.list(.incoming).isEmpty)
+        try writer.append([UInt8](repeating: 0, count: Defaults.spoolWriteChunk))
+        #expect(try temp.spool.list(.incoming).count == 1)
+        writer.abort()
+        #expect(try temp.spool.list(.incoming).isEmpty)
     }
 
     @Test func freeSpaceIsReported() throws {
@@ -268,7 +282,7 @@ struct SpoolHandOffTests {
     @Test func aMessageWrittenInOnePieceIsHandedOverWithItsFileBytes() throws {
         let t = try TemporarySpool()
         let seen = Seen()
-        t.spool.observeCommits { seen.add($0, $1) }
+        t.spool.observeCommits { id, file, _ in seen.add(id, file); return false }
         let body = Array("Subject: hi\r\n\r\nhello\r\n".utf8)
         let id = try t.commit(envelope(), content: body)
         #expect(seen.all.count == 1)
@@ -284,7 +298,7 @@ struct SpoolHandOffTests {
     @Test func aMessageWrittenInPiecesIsAnnouncedWithoutBytes() throws {
         let t = try TemporarySpool()
         let seen = Seen()
-        t.spool.observeCommits { seen.add($0, $1) }
+        t.spool.observeCommits { id, file, _ in seen.add(id, file); return false }
         let big = [UInt8](repeating: UInt8(ascii: "x"), count: Defaults.spoolWriteChunk + 1000)
         let id = try t.commit(envelope(), content: big)
         #expect(seen.all.count == 1)
@@ -295,7 +309,7 @@ struct SpoolHandOffTests {
     @Test func nothingIsAnnouncedForAbortedMessagesOrAfterTheObserverIsRemoved() throws {
         let t = try TemporarySpool()
         let seen = Seen()
-        t.spool.observeCommits { seen.add($0, $1) }
+        t.spool.observeCommits { id, file, _ in seen.add(id, file); return false }
         let writer = try t.spool.beginMessage(envelope: envelope())
         try writer.append(Array("x\r\n".utf8))
         writer.abort()
@@ -311,7 +325,7 @@ struct SpoolHandOffTests {
         // thunks (quadratic time, and here a stack overflow long before the end).
         let t = try TemporarySpool()
         let count = Counter()
-        t.spool.observeCommits { _, _ in count.increment() }
+        t.spool.observeCommits { _, _, _ in count.increment(); return false }
         for _ in 0..<100_000 { t.spool.committed("id", file: nil) }
         #expect(count.value == 100_000)
     }
@@ -341,7 +355,7 @@ struct SpoolRecoveryTests {
         let temp = try TemporarySpool()
         do {
             let writer = try temp.spool.beginMessage(envelope: envelope())
-            try writer.append([1, 2, 3])
+            try writer.append([UInt8](repeating: 1, count: Defaults.spoolWriteChunk + 3))
             #expect(try temp.spool.list(.incoming).count == 1)
         }
         #expect(try temp.spool.list(.incoming).isEmpty)
@@ -351,7 +365,7 @@ struct SpoolRecoveryTests {
         let temp = try TemporarySpool()
         let original = envelope()
         let writer = try temp.spool.beginMessage(envelope: original)
-        try writer.append([1, 2, 3])
+        try writer.append([UInt8](repeating: 1, count: Defaults.spoolWriteChunk + 3))
         #expect(try temp.spool.list(.incoming) == [original.queueID + ".part"])
         #expect(try temp.spool.messages().isEmpty)
         try writer.commit()
