@@ -210,7 +210,8 @@ actor Scheduler {
         var queue: [DeliveryJob] = []
         var head = 0
         var workers = 0
-        var idle: [(UInt64, CheckedContinuation<DeliveryJob?, Never>)] = []
+        /// Workers waiting for a job, with the timer that ends the wait after `connection_cache`.
+        var idle: [(UInt64, CheckedContinuation<DeliveryJob?, Never>, Scheduled<Void>)] = []
         var pending: Int { queue.count - head }
         mutating func pop() -> DeliveryJob? {
             guard head < queue.count else { return nil }
@@ -262,7 +263,10 @@ actor Scheduler {
         stopped = true
         updateAdmitting()
         for key in destinations.keys {
-            for (_, continuation) in destinations[key]!.idle { continuation.resume(returning: nil) }
+            for (_, continuation, timer) in destinations[key]!.idle {
+                timer.cancel()
+                continuation.resume(returning: nil)
+            }
             destinations[key]!.idle = []
         }
     }
@@ -437,7 +441,8 @@ actor Scheduler {
         guard !stopped else { return }
         let limits = configuration.delivery
         while var destination = destinations[key], destination.pending > 0 {
-            if let (_, waiter) = destination.idle.first {
+            if let (_, waiter, timer) = destination.idle.first {
+                timer.cancel()
                 destination.idle.removeFirst()
                 let job = destination.pop()!
                 destinations[key] = destination
@@ -509,17 +514,17 @@ actor Scheduler {
         let ticket = idleTicket
         let key = job.destination
         return await withCheckedContinuation { continuation in
-            destinations[key, default: Destination()].idle.append((ticket, continuation))
-            Task.detached { [self] in
-                try? await Task.sleep(for: .seconds(wait))
-                await self.expireIdle(key, ticket)
+            // A timer on the scheduler's own loop (a sleeping task would wake other threads).
+            let timer = loop.scheduleTask(in: .milliseconds(Int64(wait * 1000))) { [self] in
+                self.assumeIsolated { $0.expireIdle(key, ticket) }
             }
+            destinations[key, default: Destination()].idle.append((ticket, continuation, timer))
         }
     }
 
     private func expireIdle(_ key: String, _ ticket: UInt64) {
         guard let index = destinations[key]?.idle.firstIndex(where: { $0.0 == ticket }) else { return }
-        let (_, continuation) = destinations[key]!.idle.remove(at: index)
+        let (_, continuation, _) = destinations[key]!.idle.remove(at: index)
         continuation.resume(returning: nil)
     }
 
