@@ -68,11 +68,32 @@ public final class SegmentLog: Sendable {
         var live = 0
         var sealed = false
 
-        init(sequence: UInt64, path: String, fd: Int32) {
+        /// The first sync of a new segment makes its directory entry durable too, before any of
+        /// its records is acknowledged (outside the log's lock, so a rotation stalls no one).
+        private final class NewName: @unchecked Sendable { var unsynced = true }
+
+        init(sequence: UInt64, path: String, fd: Int32, directory: DirectorySyncer) {
             self.sequence = sequence
             self.path = path
             self.fd = fd
-            sync = GroupSync(name: path) { fdatasync(fd) == 0 ? 0 : errno }
+            let name = NewName()
+            // GroupSync runs one sync at a time, so `name` is never touched by two threads at once.
+            sync = GroupSync(name: path) {
+                if name.unsynced {
+                    do throws(SpoolError) { try directory.sync() } catch {
+                        if case .system(_, _, let code) = error { return code }
+                        return EIO
+                    }
+                    name.unsynced = false
+                }
+                return fdatasync(fd) == 0 ? 0 : errno
+            }
+        }
+
+        /// Closes and removes the file: every record in it is finished.
+        func remove() {
+            close(fd)
+            unlink(path)
         }
     }
 
@@ -135,13 +156,13 @@ public final class SegmentLog: Sendable {
             if n < 0 {
                 if errno == EINTR { continue }
                 let code = errno
-                abandon(segment, sealing: true)
+                release(segment, sealing: true)
                 throw .system(call: "pwrite", path: segment.path, errno: code)
             }
             written += n
         }
         do { try segment.sync.sync() } catch {
-            abandon(segment, sealing: true)
+            release(segment, sealing: true)
             throw error
         }
         return SegmentLocation(sequence: segment.sequence, offset: offset)
@@ -149,6 +170,7 @@ public final class SegmentLog: Sendable {
 
     /// Space for one record in the current segment (a new one when it is full).
     private func reserve(_ size: Int64) throws(SpoolError) -> (Segment, Int64) {
+        var finished: Segment?
         let result: Result<(Segment, Int64), SpoolError> = state.withLock { state in
             if let current = state.current, current.size + size <= limit || current.size == 0 {
                 let offset = current.size
@@ -158,47 +180,45 @@ public final class SegmentLog: Sendable {
             }
             if let current = state.current {
                 current.sealed = true
-                removeIfFinished(current, &state)
+                state.current = nil
+                if SegmentLog.detachIfFinished(current, &state) { finished = current }
             }
             let sequence = state.nextSequence
             state.nextSequence += 1
             let path = path(sequence)
             let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return .failure(.system(call: "open", path: path, errno: errno)) }
-            // The new name must be durable before any record in it is acknowledged.
-            do throws(SpoolError) { try directorySync.sync() } catch {
-                close(fd)
-                unlink(path)
-                return .failure(error)
-            }
-            let segment = Segment(sequence: sequence, path: path, fd: fd)
+            let segment = Segment(sequence: sequence, path: path, fd: fd, directory: directorySync)
             segment.size = size
             segment.live = 1
             state.current = segment
             state.open[sequence] = segment
             return .success((segment, 0))
         }
+        finished?.remove()
         return try result.get()
     }
 
-    /// A record whose write failed: its segment takes no more records (what follows the hole is
-    /// found again by recovery's resynchronisation, but nothing more should be risked there).
-    private func abandon(_ segment: Segment, sealing: Bool) {
-        state.withLock { state in
+    /// One record of `segment` is finished (or was never written); the file goes when it was the
+    /// last of a sealed segment (closed and removed outside the lock). A record whose write failed
+    /// seals its segment: what follows the hole would be found again by recovery's
+    /// resynchronisation, but nothing more should be risked there.
+    private func release(_ segment: Segment, sealing: Bool = false) {
+        let finished = state.withLock { state -> Bool in
             segment.live -= 1
             if sealing {
                 segment.sealed = true
                 if state.current === segment { state.current = nil }
             }
-            removeIfFinished(segment, &state)
+            return SegmentLog.detachIfFinished(segment, &state)
         }
+        if finished { segment.remove() }
     }
 
-    private func removeIfFinished(_ segment: Segment, _ state: inout State) {
-        guard segment.sealed, segment.live == 0 else { return }
-        close(segment.fd)
-        unlink(segment.path)
+    private static func detachIfFinished(_ segment: Segment, _ state: inout State) -> Bool {
+        guard segment.sealed, segment.live == 0 else { return false }
         state.open[segment.sequence] = nil
+        return true
     }
 
     /// Crosses a record off (not synced) unless an administrator took it first. Returns the state
@@ -211,10 +231,7 @@ public final class SegmentLog: Sendable {
             if current == .live { SegmentLog.writeState(segment.fd, location.offset, .done) }
             return current ?? .taken
         }
-        state.withLock { state in
-            segment.live -= 1
-            removeIfFinished(segment, &state)
-        }
+        release(segment)
         return before
     }
 
@@ -232,12 +249,13 @@ public final class SegmentLog: Sendable {
 
     /// Seals the current segment (at stop, and in tests): the next record starts a new file.
     public func seal() {
-        state.withLock { state in
-            guard let current = state.current else { return }
+        let finished = state.withLock { state -> Segment? in
+            guard let current = state.current else { return nil }
             current.sealed = true
             state.current = nil
-            removeIfFinished(current, &state)
+            return SegmentLog.detachIfFinished(current, &state) ? current : nil
         }
+        finished?.remove()
     }
 
     // MARK: - Records on disk
@@ -393,10 +411,7 @@ public final class SegmentLog: Sendable {
             SegmentLog.writeState(segment.fd, location.offset, .taken)
             return true
         }
-        state.withLock { state in
-            segment.live -= 1
-            removeIfFinished(segment, &state)
-        }
+        release(segment)
         return moved
     }
 }
