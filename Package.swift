@@ -198,6 +198,7 @@ let package = Package(
         .executableTarget(name: "MailAuthFuzzer", dependencies: ["FuzzDriver", "MailAuth"], path: "Fuzz/MailAuthFuzzer", swiftSettings: strict),
         .executableTarget(name: "MIMEFuzzer", dependencies: ["FuzzDriver", "MIME"], path: "Fuzz/MIMEFuzzer", swiftSettings: strict),
         .executableTarget(name: "BayesFuzzer", dependencies: ["FuzzDriver", "SpamBayes"], path: "Fuzz/BayesFuzzer", swiftSettings: strict),
+        .executableTarget(name: "SpoolFuzzer", dependencies: ["FuzzDriver", "Spool"], path: "Fuzz/SpoolFuzzer", swiftSettings: strict),
         // Rule matching throughput, PCRE2 JIT against the alternatives (docs/performance.md).
         .executableTarget(name: "rules-bench", dependencies: ["SpamRules", "PCRE2", "MIME"], path: "scripts/rules-bench", swiftSettings: strict),
         // Dumps the MIME engine's view of messages as JSON (bench/mime-bench.sh, scripts/mime-differential.py).

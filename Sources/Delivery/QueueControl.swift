@@ -17,7 +17,8 @@ public enum QueueControl {
     /// Applies `operation` to `ids` (or every message that it applies to when `ids` is ["ALL"]).
     /// Returns one line per message for the administrator; unknown ids are reported, not fatal.
     public static func perform(_ operation: Operation, ids: [String], spool: Spool) throws(SpoolError) -> [(id: String, done: Bool, text: String)] {
-        let all = try spool.messages()
+        let listing = try spool.listing()
+        let all = listing.messages
         let states = Dictionary(all.map { ($0.1, $0.0) }, uniquingKeysWith: { first, _ in first })
         let targets = ids == ["ALL"] ? all.map(\.1) : ids
         var results: [(String, Bool, String)] = []
@@ -60,7 +61,7 @@ public enum QueueControl {
         /// A message being delivered from a segment is taken out under its record's lock: held
         /// (copied into hold/) or deleted; nil when it has a queue file of its own.
         func fromSegment(_ id: String, _ operation: Operation) throws(SpoolError) -> (String, Bool, String)? {
-            guard access(spool.path(.active, id), F_OK) != 0, let record = spool.segmentRecord(id) else { return nil }
+            guard let record = listing.segmentRecords[id], access(spool.path(.active, id), F_OK) != 0 else { return nil }
             let taken = try spool.segments.take(record.location) { (bytes: [UInt8]) throws(SpoolError) in
                 if operation == .hold { try spool.writeClassic(id, bytes, to: .hold) }
             }
@@ -110,8 +111,9 @@ public enum QueueControl {
 
     public static func report(_ id: String, spool: Spool) throws -> MessageReport {
         guard QueueID.isValid(id) else { throw SpoolError.invalidQueueID(id) }
-        guard let (state, _) = try spool.messages().first(where: { $0.1 == id }) else { throw SpoolError.noSuchMessage(id) }
-        let parsed = try QueueFile.parse(try spool.read(state, id))
+        let listing = try spool.listing()
+        guard let (state, _) = listing.messages.first(where: { $0.1 == id }) else { throw SpoolError.noSuchMessage(id) }
+        let parsed = try QueueFile.parse(try spool.read(state, id, in: listing))
         let status = DeliveryStatus.load(spool.statusPath(id))
         let e = parsed.envelope
         let recipients = e.recipients.enumerated().map { i, r -> MessageReport.Recipient in

@@ -175,6 +175,10 @@ actor Scheduler {
     /// The event loop the scheduler runs on (its executor), which its connections use too.
     nonisolated let loop: any EventLoop
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
+    /// The same loop as the preferred executor of the scheduler's tasks: a task resumed after an
+    /// await (a reply read, a write done) continues there instead of on the global executor,
+    /// which would wake one of its threads only to hop back to the loop.
+    nonisolated let tasks: LoopTaskExecutor
     let spool: Spool
     let mailboxes: String
     let threadPool: NIOThreadPool
@@ -237,6 +241,7 @@ actor Scheduler {
     init(loop: any EventLoop, spool: Spool, mailboxes: String, configuration: NodeConfiguration, context: DeliveryContext,
          threadPool: NIOThreadPool, log: any LogSink, wake: @escaping @Sendable () -> Void) {
         self.loop = loop
+        tasks = LoopTaskExecutor(loop)
         self.wake = wake
         self.spool = spool
         self.mailboxes = mailboxes
@@ -349,7 +354,7 @@ actor Scheduler {
     }
 
     private func beginAdopting(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation?) {
-        Task { await self.adopt(id, parsed: parsed, content: content, segment: segment) }
+        Task(executorPreference: tasks) { await self.adopt(id, parsed: parsed, content: content, segment: segment) }
     }
 
     /// Takes a message handed over at commit; its file is already in active/, or it is in a segment.
@@ -463,7 +468,7 @@ actor Scheduler {
     }
 
     private func startWorker(_ first: DeliveryJob) {
-        Task { await self.work(first) }
+        Task(executorPreference: tasks) { await self.work(first) }
     }
 
     /// One worker: delivers jobs for one destination over one connection until none is left.
@@ -503,7 +508,7 @@ actor Scheduler {
             message.outstanding -= 1
             messages[job.queueID] = message
             if message.outstanding == 0 {
-                Task { await self.finish(job.queueID) }
+                Task(executorPreference: tasks) { await self.finish(job.queueID) }
             }
         }
         guard !stopped else { return nil }
@@ -543,13 +548,20 @@ actor Scheduler {
         let hostname = configuration.hostname
         let log = self.log
         let now = Scheduler.now
-        if message.segment != nil, message.outcomes.values.allSatisfy({ $0.kind == .delivered }) {
-            // Delivered from a segment: crossing it off writes one byte to the page cache, which
-            // is done here rather than at the price of two thread hops.
-            Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log)
+        // Delivered from a segment: crossing it off writes one byte to the page cache, which is
+        // done here rather than at the price of two thread hops, unless an administrator's command
+        // holds the record (then, and for everything else, the thread pool waits).
+        var finished: SegmentLog.RecordState?
+        if let segment = message.segment, message.outcomes.values.allSatisfy({ $0.kind == .delivered }) {
+            finished = spool.segments.finish(segment, waiting: false)
+        }
+        if finished == .live {
+            Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log,
+                             segmentFinished: .live)
         } else {
-            _ = try? await threadPool.runIfActive(eventLoop: loop) {
-                Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log)
+            _ = try? await threadPool.runIfActive(eventLoop: loop) { [finished] in
+                Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log,
+                                 segmentFinished: finished)
             }.value()
         }
         messages[id] = nil
@@ -562,8 +574,9 @@ actor Scheduler {
 
     /// The blocking part of `finish`, on the thread pool (inline for a message delivered from a
     /// segment, whose bookkeeping does not wait for the disk).
+    /// `segmentFinished`: what `SegmentLog.finish` answered already, for a message in a segment.
     static func settle(id: String, message: MessageState, spool: Spool, delivery: DeliveryConfiguration, hostname: String,
-                       now: Int64, log: any LogSink) {
+                       now: Int64, log: any LogSink, segmentFinished: SegmentLog.RecordState? = nil) {
         let envelope = message.parsed.envelope
         let age = now - envelope.arrival
         let expired = Double(age) >= delivery.queueLifetime
@@ -606,7 +619,7 @@ actor Scheduler {
         }
         do {
             if let segment = message.segment {
-                if stillPending.isEmpty, spool.segments.finish(segment) == .live {
+                if stillPending.isEmpty, (segmentFinished ?? spool.segments.finish(segment)) == .live {
                     log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
                     return
                 }
@@ -651,5 +664,17 @@ actor Scheduler {
         } catch {
             log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot update queue file: \(error)"))
         }
+    }
+}
+
+/// An event loop as a task executor (SwiftNIO's loops are serial executors only).
+final class LoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

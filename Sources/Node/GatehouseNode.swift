@@ -66,7 +66,7 @@ public final class GatehouseNode: Sendable {
             log.record(LogRecord(program: "spool", queueID: id, text: "taken back from a segment left by the previous run (queue incoming)"))
         }
         if segments.damaged > 0 {
-            log.record(LogRecord(program: "spool", text: "warning: \(segments.damaged) damaged stretch(es) skipped in \(segments.segments) segment file(s) left by the previous run (unacknowledged writes cut off by the stop)"))
+            log.record(LogRecord(program: "spool", text: "warning: \(segments.damaged) damaged record(s) skipped in the segment files left by the previous run (writes the stop cut off, never acknowledged)"))
         }
         let users = try UserStore(path: dataDirectory + "/users")
         do { quarantine = try QuarantineStore(directory: dataDirectory + "/quarantine") } catch {

@@ -7,10 +7,15 @@
 //
 //   queue/segment/SEQUENCE    16 hexadecimal digits, increasing; rotated at `Defaults.segmentBytes`
 //
-// A record, 8-byte aligned:
+// A segment begins with "GHSEG1" · 2 zero bytes · u64 nonce (random, little-endian). A record,
+// 8-byte aligned:
 //
-//   u8 state · "GHS" · u32 length (little-endian) · queue file (exactly the bytes of a classic
+//   u8 state · "GHS" · u32 length · 8 bytes check · queue file (exactly the bytes of a classic
 //   queue file, `QueueFile`) · zero padding to the next multiple of 8
+//
+// The check is the first 8 bytes of SHA-256(nonce · offset · length): message content, which a
+// client chooses, cannot make a record header that recovery would believe, because the nonce is
+// never shown to anyone. All integers are little-endian.
 //
 // States: `live` (being delivered), `done` (delivered or bounced; crossed off without a sync: a
 // crash may bring it back, which delivers it again — a duplicate, never a loss), `taken` (moved
@@ -21,15 +26,18 @@
 //
 // Recovery (at start-up, before delivery starts): every live record whose queue file is intact
 // becomes a classic file in incoming/ (unless that queue id is already in a queue state), the
-// files are made durable, then the segment is removed. A record that does not parse — the torn end
-// of a group that was never acknowledged — is skipped by looking for the next record header on the
-// following 8-byte boundaries, whose queue file must then pass its own checksum.
+// files are made durable, then the segment is removed. A record whose header checks out is skipped
+// by its length when its queue file does not parse (a write torn by the crash, never acknowledged);
+// a header that does not check out is skipped by looking for the next valid one on the following
+// 8-byte boundaries.
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Crypto
+import Dispatch
 import GatehouseCore
 import Synchronization
 
@@ -46,9 +54,14 @@ public final class SegmentLog: Sendable {
         case live = 0x4C, done = 0x44, taken = 0x54  // "L", "D", "T"
     }
 
-    static let headerSize = 8
+    static let headerSize = 16
+    static let fileHeaderSize = 16
+    static let fileMagic: [UInt8] = Array("GHSEG1".utf8) + [0, 0]
+    /// The largest record a segment takes: a queue file committed whole from memory.
+    static let maximumRecord = 2 * Defaults.spoolWriteChunk
     /// F_OFD_SETLK and F_OFD_SETLKW (Linux, <fcntl.h> with _GNU_SOURCE): record locks owned by the
-    /// open file description, so threads of one process exclude each other as processes do.
+    /// open file description, shared by the gateway and `gatehouse queue` processes. (The
+    /// gateway's own threads share one descriptor; its live counts keep them apart.)
     static let setLock: Int32 = 37
     static let setLockWait: Int32 = 38
     static let magic: [UInt8] = Array("GHS".utf8)
@@ -62,6 +75,7 @@ public final class SegmentLog: Sendable {
         let sequence: UInt64
         let path: String
         let fd: Int32
+        let nonce: UInt64
         let sync: GroupSync
         /// Guarded by the log's mutex.
         var size: Int64 = 0
@@ -72,10 +86,11 @@ public final class SegmentLog: Sendable {
         /// its records is acknowledged (outside the log's lock, so a rotation stalls no one).
         private final class NewName: @unchecked Sendable { var unsynced = true }
 
-        init(sequence: UInt64, path: String, fd: Int32, directory: DirectorySyncer) {
+        init(sequence: UInt64, path: String, fd: Int32, nonce: UInt64, directory: DirectorySyncer) {
             self.sequence = sequence
             self.path = path
             self.fd = fd
+            self.nonce = nonce
             let name = NewName()
             // GroupSync runs one sync at a time, so `name` is never touched by two threads at once.
             sync = GroupSync(name: path) {
@@ -134,22 +149,31 @@ public final class SegmentLog: Sendable {
 
     static func padded(_ count: Int) -> Int { (count + 7) & ~7 }
 
+    static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        (0..<(T.bitWidth / 8)).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+    }
+
+    /// The 8 bytes that prove a record header was written by us at this offset.
+    static func check(nonce: UInt64, offset: Int64, length: Int) -> [UInt8] {
+        Array(SHA256.hash(data: littleEndian(nonce) + littleEndian(offset) + littleEndian(UInt32(length))).prefix(8))
+    }
+
+    static func header(_ state: RecordState, nonce: UInt64, offset: Int64, length: Int) -> [UInt8] {
+        [state.rawValue] + magic + littleEndian(UInt32(length)) + check(nonce: nonce, offset: offset, length: length)
+    }
+
     // MARK: - The gateway's side
 
     /// Appends a queue file as a live record; when this returns, the record is on disk. Blocking:
     /// call off the event loop.
     public func append(_ file: [UInt8]) throws(SpoolError) -> SegmentLocation {
-        var record = [UInt8]()
+        guard !file.isEmpty, file.count <= SegmentLog.maximumRecord else { throw .system(call: "append", path: directory, errno: EFBIG) }
         let total = SegmentLog.headerSize + SegmentLog.padded(file.count)
+        let (segment, offset) = try reserve(Int64(total))
+        var record = SegmentLog.header(.live, nonce: segment.nonce, offset: offset, length: file.count)
         record.reserveCapacity(total)
-        record.append(RecordState.live.rawValue)
-        record += SegmentLog.magic
-        var length = UInt32(file.count)
-        for _ in 0..<4 { record.append(UInt8(length & 0xFF)); length >>= 8 }
         record += file
         record += [UInt8](repeating: 0, count: total - record.count)
-
-        let (segment, offset) = try reserve(Int64(total))
         var written = 0
         while written < total {
             let n = record.withUnsafeBytes { pwrite(segment.fd, $0.baseAddress! + written, total - written, off_t(offset) + off_t(written)) }
@@ -172,7 +196,7 @@ public final class SegmentLog: Sendable {
     private func reserve(_ size: Int64) throws(SpoolError) -> (Segment, Int64) {
         var finished: Segment?
         let result: Result<(Segment, Int64), SpoolError> = state.withLock { state in
-            if let current = state.current, current.size + size <= limit || current.size == 0 {
+            if let current = state.current, current.size + size <= limit || current.size == Int64(SegmentLog.fileHeaderSize) {
                 let offset = current.size
                 current.size += size
                 current.live += 1
@@ -188,14 +212,25 @@ public final class SegmentLog: Sendable {
             let path = path(sequence)
             let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return .failure(.system(call: "open", path: path, errno: errno)) }
-            let segment = Segment(sequence: sequence, path: path, fd: fd, directory: directorySync)
-            segment.size = size
+            Spool.giveToSpoolOwner(fd: fd, like: directory)
+            // The file header goes to disk with the first group's sync, before any record counts.
+            let nonce = UInt64.random(in: 0...UInt64.max)
+            let fileHeader = SegmentLog.fileMagic + SegmentLog.littleEndian(nonce)
+            guard fileHeader.withUnsafeBytes({ pwrite(fd, $0.baseAddress!, $0.count, 0) }) == SegmentLog.fileHeaderSize else {
+                let code = errno
+                close(fd)
+                unlink(path)
+                return .failure(.system(call: "pwrite", path: path, errno: code))
+            }
+            let segment = Segment(sequence: sequence, path: path, fd: fd, nonce: nonce, directory: directorySync)
+            let offset = Int64(SegmentLog.fileHeaderSize)
+            segment.size = offset + size
             segment.live = 1
             state.current = segment
             state.open[sequence] = segment
-            return .success((segment, 0))
+            return .success((segment, offset))
         }
-        finished?.remove()
+        if let finished { SegmentLog.removals.async { finished.remove() } }
         return try result.get()
     }
 
@@ -212,7 +247,16 @@ public final class SegmentLog: Sendable {
             }
             return SegmentLog.detachIfFinished(segment, &state)
         }
-        if finished { segment.remove() }
+        if finished { SegmentLog.removals.async { segment.remove() } }
+    }
+
+    /// Finished segments are removed here, not on the caller's thread (an event loop, perhaps):
+    /// freeing 64 MiB of blocks can take a while on some file systems.
+    static let removals = DispatchQueue(label: "gatehouse.segment-removal")
+
+    /// Waits until every segment finished so far is gone (tests, and an orderly stop).
+    public func waitForRemovals() {
+        SegmentLog.removals.sync {}
     }
 
     private static func detachIfFinished(_ segment: Segment, _ state: inout State) -> Bool {
@@ -223,14 +267,17 @@ public final class SegmentLog: Sendable {
 
     /// Crosses a record off (not synced) unless an administrator took it first. Returns the state
     /// the record was in: `.live` when this call finished it, `.taken` when it had been moved out.
+    /// With `waiting: false` it returns nil, doing nothing, while a `gatehouse queue` command
+    /// holds the record.
     @discardableResult
-    public func finish(_ location: SegmentLocation) -> RecordState {
+    public func finish(_ location: SegmentLocation, waiting: Bool = true) -> RecordState? {
         guard let segment = state.withLock({ $0.open[location.sequence] }) else { return .taken }
-        let before = SegmentLog.withRecordLock(segment.fd, location.offset) { () -> RecordState in
+        let before = SegmentLog.withRecordLock(segment.fd, location.offset, waiting: waiting) { () -> RecordState in
             let current = SegmentLog.readState(segment.fd, location.offset)
             if current == .live { SegmentLog.writeState(segment.fd, location.offset, .done) }
             return current ?? .taken
         }
+        guard let before else { return nil }
         release(segment)
         return before
     }
@@ -247,7 +294,7 @@ public final class SegmentLog: Sendable {
         return try SegmentLog.readRecord(fd, location.offset, path: path)
     }
 
-    /// Seals the current segment (at stop, and in tests): the next record starts a new file.
+    /// Seals the current segment: the next record starts a new file.
     public func seal() {
         let finished = state.withLock { state -> Segment? in
             guard let current = state.current else { return nil }
@@ -255,7 +302,7 @@ public final class SegmentLog: Sendable {
             state.current = nil
             return SegmentLog.detachIfFinished(current, &state) ? current : nil
         }
-        finished?.remove()
+        if let finished { SegmentLog.removals.async { finished.remove() } }
     }
 
     // MARK: - Records on disk
@@ -274,13 +321,21 @@ public final class SegmentLog: Sendable {
     /// Runs `body` holding an open-file-description lock on the record's state byte (shared
     /// between the gateway and `gatehouse queue` commands in other processes).
     static func withRecordLock<T, E: Error>(_ fd: Int32, _ offset: Int64, _ body: () throws(E) -> T) throws(E) -> T {
+        try withRecordLock(fd, offset, waiting: true, body)!
+    }
+
+    /// The same, or nil without running `body` when the lock is held elsewhere and `waiting` is
+    /// false (the gateway's event loop must not wait for an administrator's command).
+    static func withRecordLock<T, E: Error>(_ fd: Int32, _ offset: Int64, waiting: Bool, _ body: () throws(E) -> T) throws(E) -> T? {
         var lock = flock()
         lock.l_type = Int16(F_WRLCK)
         lock.l_whence = Int16(SEEK_SET)
         lock.l_start = off_t(offset)
         lock.l_len = 1
-        while fcntl(fd, SegmentLog.setLockWait, &lock) != 0 {
-            if errno != EINTR { break }  // no locking (an odd file system): proceed unlocked
+        while fcntl(fd, waiting ? SegmentLog.setLockWait : SegmentLog.setLock, &lock) != 0 {
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EACCES { return nil }
+            break  // no record locks on this file system: the gateway alone acts on its records
         }
         defer {
             lock.l_type = Int16(F_UNLCK)
@@ -295,6 +350,7 @@ public final class SegmentLog: Sendable {
             throw .system(call: "read", path: path, errno: EIO)
         }
         let length = Int(header[4]) | Int(header[5]) << 8 | Int(header[6]) << 16 | Int(header[7]) << 24
+        guard length <= maximumRecord else { throw .system(call: "read", path: path, errno: EIO) }
         var bytes = [UInt8](repeating: 0, count: length)
         guard preadFully(fd, &bytes, offset + Int64(headerSize)) == length else { throw .system(call: "read", path: path, errno: EIO) }
         return bytes
@@ -319,36 +375,68 @@ public final class SegmentLog: Sendable {
         public var file: [UInt8]
     }
 
-    /// The intact records of one segment file's bytes, in order; damaged stretches are skipped by
-    /// resynchronising on 8-byte boundaries (a candidate counts only if its queue file parses).
+    /// The intact records of one segment file's bytes, in order. A header counts only with the
+    /// segment's nonce in its check; one that checks out but whose queue file does not parse is
+    /// skipped by its length (a torn write), one that does not check out by looking for the next
+    /// valid header on the following 8-byte boundaries. `damaged` counts the stretches skipped.
     static func records(in bytes: [UInt8], sequence: UInt64, live onlyLive: Bool) -> (records: [Record], damaged: Int) {
+        guard bytes.count >= fileHeaderSize, Array(bytes[0..<8]) == fileMagic else {
+            return ([], bytes.isEmpty ? 0 : 1)  // nothing in it was ever acknowledged
+        }
+        var nonce: UInt64 = 0
+        for i in (8..<16).reversed() { nonce = nonce << 8 | UInt64(bytes[i]) }
         var records: [Record] = []
         var damaged = 0
-        var offset = 0
+        var offset = fileHeaderSize
         var inDamage = false
         while offset + headerSize <= bytes.count {
-            let stateByte = bytes[offset]
             let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
-            if let state = RecordState(rawValue: stateByte), bytes[offset + 1] == magic[0], bytes[offset + 2] == magic[1],
-               bytes[offset + 3] == magic[2], length > 0, offset + headerSize + length <= bytes.count {
-                let file = Array(bytes[(offset + headerSize)..<(offset + headerSize + length)])
-                if !onlyLive || state == .live, let parsed = try? QueueFile.parse(file), QueueID.isValid(parsed.envelope.queueID) {
-                    records.append(Record(location: SegmentLocation(sequence: sequence, offset: Int64(offset)), state: state,
-                                          parsed: parsed, file: file))
-                    offset += headerSize + padded(length)
-                    inDamage = false
-                    continue
+            if let state = RecordState(rawValue: bytes[offset]), bytes[offset + 1] == magic[0], bytes[offset + 2] == magic[1],
+               bytes[offset + 3] == magic[2], length > 0, length <= maximumRecord,
+               Array(bytes[(offset + 8)..<(offset + 16)]) == check(nonce: nonce, offset: Int64(offset), length: length) {
+                let end = offset + headerSize + length
+                if end > bytes.count {
+                    damaged += 1  // torn at the end of the file
+                } else if !onlyLive || state == .live {
+                    let file = Array(bytes[(offset + headerSize)..<end])
+                    if let parsed = try? QueueFile.parse(file), QueueID.isValid(parsed.envelope.queueID) {
+                        records.append(Record(location: SegmentLocation(sequence: sequence, offset: Int64(offset)), state: state,
+                                              parsed: parsed, file: file))
+                        inDamage = false
+                    } else {
+                        damaged += 1
+                    }
                 }
-                if onlyLive && state != .live {
-                    offset += headerSize + padded(length)
-                    inDamage = false
-                    continue
-                }
+                offset += headerSize + padded(length)
+                continue
             }
             if !inDamage { damaged += 1; inDamage = true }
             offset += 8
         }
         return (records, damaged)
+    }
+
+    /// For the fuzz target (Fuzz/SpoolFuzzer): the queue file parser and the record scanner over
+    /// the bytes as they are, then the scanner over a segment whose records are pieces of the
+    /// bytes behind valid headers (so that queue-file parsing and record states are reached).
+    public static func fuzz(_ bytes: [UInt8]) {
+        _ = try? QueueFile.parse(bytes)
+        _ = records(in: bytes, sequence: 1, live: false)
+        let nonce: UInt64 = 0x5EED_5EED_5EED_5EED
+        var segment = fileMagic + littleEndian(nonce)
+        var rest = bytes[...]
+        while let first = rest.first {
+            let piece = Array(rest.prefix(Int(first) * 64 + 1))
+            rest = rest.dropFirst(piece.count)
+            let state: RecordState = [.live, .done, .taken][piece.count % 3]
+            segment += header(state, nonce: nonce, offset: Int64(segment.count), length: piece.count) + piece
+            segment += [UInt8](repeating: 0, count: padded(piece.count) - piece.count)
+        }
+        // A torn end too: the last record cut short.
+        for bytes in [segment, Array(segment.dropLast(min(segment.count, 5)))] {
+            _ = records(in: bytes, sequence: 1, live: true)
+            _ = records(in: bytes, sequence: 1, live: false)
+        }
     }
 
     /// The segment files on disk, oldest first.
@@ -363,7 +451,7 @@ public final class SegmentLog: Sendable {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size <= limit + Int64(Defaults.spoolWriteChunk) * 2 + 64 else { return nil }
+        guard fstat(fd, &info) == 0, info.st_size <= limit + Int64(SegmentLog.maximumRecord + SegmentLog.headerSize + SegmentLog.fileHeaderSize) else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         let n = SegmentLog.preadFully(fd, &bytes, 0)
         return Array(bytes[0..<n])
@@ -418,6 +506,11 @@ public final class SegmentLog: Sendable {
 
 /// Makes writes durable with one sync shared among every caller that asks while another sync is
 /// running (group commit): a caller returns once a sync that started after its call has finished.
+///
+/// A failed sync fails every caller it covered and every later one: Linux reports a write-back
+/// error once per open file, so a second fsync after a failure returns 0 although the pages it
+/// should have written are gone. What was not acknowledged is then refused (4xx) rather than
+/// acknowledged and lost; the segment is sealed, and a directory stays failed until a restart.
 final class GroupSync: @unchecked Sendable {
     let name: String
     private let perform: @Sendable () -> Int32
@@ -426,6 +519,8 @@ final class GroupSync: @unchecked Sendable {
     private var requested: UInt64 = 0
     private var completed: UInt64 = 0
     private var running = false
+    /// The errno of the first failed sync; from then on every sync fails.
+    private var failure: Int32 = 0
 
     /// `perform` syncs and returns 0 or an errno.
     init(name: String, perform: @escaping @Sendable () -> Int32) {
@@ -445,6 +540,11 @@ final class GroupSync: @unchecked Sendable {
         requested += 1
         let ticket = requested
         while completed < ticket {
+            if failure != 0 {
+                let code = failure
+                pthread_mutex_unlock(&mutex)
+                throw .system(call: "fsync", path: name, errno: code)
+            }
             if running {
                 pthread_cond_wait(&condition, &mutex)
                 continue
@@ -452,15 +552,11 @@ final class GroupSync: @unchecked Sendable {
             running = true
             let covers = requested
             pthread_mutex_unlock(&mutex)
-            let failure = perform()
+            let result = perform()
             pthread_mutex_lock(&mutex)
             running = false
-            if failure == 0 { completed = max(completed, covers) }
+            if result == 0 { completed = max(completed, covers) } else { failure = result }
             pthread_cond_broadcast(&condition)
-            if failure != 0 {
-                pthread_mutex_unlock(&mutex)
-                throw .system(call: "fsync", path: name, errno: failure)
-            }
         }
         pthread_mutex_unlock(&mutex)
     }

@@ -114,9 +114,25 @@ public final class Spool: Sendable {
     }
 
     static func makeDirectory(_ path: String) throws(SpoolError) {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+        if mkdir(path, 0o700) == 0 {
+            // Made by a `gatehouse queue` command run as root in a gateway's existing spool: the
+            // gateway, perhaps an ordinary user, must own it.
+            if geteuid() == 0, let slash = path.lastIndex(of: "/"), slash > path.startIndex {
+                var parent = stat()
+                if stat(String(path[..<slash]), &parent) == 0 { _ = chown(path, parent.st_uid, parent.st_gid) }
+            }
+        } else if errno != EEXIST {
             throw .system(call: "mkdir", path: path, errno: errno)
         }
+    }
+
+    /// A file made by a `gatehouse queue` command run as root (a message put on hold, a segment)
+    /// belongs to the owner of the directory it is in, as if the gateway had made it.
+    static func giveToSpoolOwner(fd: Int32, like directory: String) {
+        guard geteuid() == 0 else { return }
+        var owner = stat()
+        guard stat(directory, &owner) == 0 else { return }
+        _ = fchown(fd, owner.st_uid, owner.st_gid)
     }
 
     public func path(_ state: QueueState, _ id: String) -> String {
@@ -177,11 +193,20 @@ public final class Spool: Sendable {
             }
             let (records, damaged) = SegmentLog.records(in: bytes, sequence: sequence, live: true)
             result.damaged += damaged
+            let fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { throw .system(call: "open", path: path, errno: errno) }
+            defer { close(fd) }
             for record in records {
                 let id = record.parsed.envelope.queueID
-                guard locate(id) == nil else { continue }  // copied out before the crash
-                try writeClassic(id, record.file, to: .incoming)
-                result.recovered.append(id)
+                // Under the record's lock, as `gatehouse queue hold|delete` takes it.
+                let recovered = try SegmentLog.withRecordLock(fd, record.location.offset) { () throws(SpoolError) -> Bool in
+                    guard SegmentLog.readState(fd, record.location.offset) == .live else { return false }
+                    let copied = locate(id) == nil  // else copied out before the crash
+                    if copied { try writeClassic(id, record.file, to: .incoming) }
+                    SegmentLog.writeState(fd, record.location.offset, .taken)
+                    return copied
+                }
+                if recovered { result.recovered.append(id) }
             }
             unlink(path)
         }
@@ -195,6 +220,7 @@ public final class Spool: Sendable {
         let part = path(.incoming, id) + ".part"
         let fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .system(call: "open", path: part, errno: errno) }
+        Spool.giveToSpoolOwner(fd: fd, like: root + "/" + state.rawValue)
         do throws(SpoolError) { try Spool.writeFully(fd, file, path: part) } catch {
             close(fd); unlink(part)
             throw error
@@ -233,8 +259,14 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Every complete message with its state; messages in segments (being delivered) are active.
-    public func messages() throws(SpoolError) -> [(QueueState, String)] {
+    /// One look at the whole queue, for the administrator's commands: every complete message with
+    /// its state (messages in segments, being delivered, are active), and the segment records.
+    public struct Listing: Sendable {
+        public var messages: [(QueueState, String)]
+        public var segmentRecords: [String: SegmentLog.Record]
+    }
+
+    public func listing() throws(SpoolError) -> Listing {
         var result: [(QueueState, String)] = []
         var seen = Set<String>()
         for state in QueueState.allCases {
@@ -243,15 +275,23 @@ public final class Spool: Sendable {
                 seen.insert(name)
             }
         }
+        var records: [String: SegmentLog.Record] = [:]
         for record in segments.liveRecords() where seen.insert(record.parsed.envelope.queueID).inserted {
             result.append((.active, record.parsed.envelope.queueID))
+            records[record.parsed.envelope.queueID] = record
         }
-        return result
+        return Listing(messages: result, segmentRecords: records)
     }
 
-    /// The live segment record of a message, if it is in one.
-    public func segmentRecord(_ id: String) -> SegmentLog.Record? {
-        segments.liveRecords().first { $0.parsed.envelope.queueID == id }
+    /// Every complete message with its state (see `listing`).
+    public func messages() throws(SpoolError) -> [(QueueState, String)] {
+        try listing().messages
+    }
+
+    /// Reads a message of a listing: its queue file, or its record when it is in a segment.
+    public func read(_ state: QueueState, _ id: String, in listing: Listing) throws(SpoolError) -> [UInt8] {
+        if state == .active, let record = listing.segmentRecords[id] { return record.file }
+        return try read(state, id)
     }
 
     /// Reads a queue file whole.
@@ -260,10 +300,7 @@ public final class Spool: Sendable {
         let path = path(state, id)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT {
-                if state == .active, let record = segmentRecord(id) { return record.file }
-                throw .noSuchMessage(id)
-            }
+            if errno == ENOENT { throw .noSuchMessage(id) }
             throw .system(call: "open", path: path, errno: errno)
         }
         defer { close(fd) }
@@ -294,8 +331,9 @@ public final class Spool: Sendable {
     /// Verifies every queue file. Damaged files are moved to `corrupt` (when `repair`) and reported.
     public func check(repair: Bool) throws(SpoolError) -> [CheckResult] {
         var results: [CheckResult] = []
-        for (state, id) in try messages() {
-            let bytes = try read(state, id)
+        let listing = try listing()
+        for (state, id) in listing.messages {
+            let bytes = try read(state, id, in: listing)
             var failure: QueueFileError?
             do {
                 let parsed = try QueueFile.parse(bytes)

@@ -30,8 +30,9 @@ struct QueueCommand: ParsableCommand {
             let spool = try Spool(directory: dataOptions.data + "/queue")
             var entries: [Entry] = []
             var damaged = 0
-            for (state, id) in try spool.messages() {
-                guard let parsed = try? QueueFile.parse(spool.read(state, id)) else {
+            let listing = try spool.listing()
+            for (state, id) in listing.messages {
+                guard let parsed = try? QueueFile.parse(spool.read(state, id, in: listing)) else {
                     damaged += 1
                     continue
                 }

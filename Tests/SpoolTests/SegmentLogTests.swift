@@ -44,8 +44,11 @@ struct SegmentLogTests {
         let parsed = try QueueFile.parse(try t.spool.segments.read(location))
         #expect(parsed.envelope.queueID == id)
         // Listed (and readable) as an active message for `gatehouse queue`.
-        #expect(try t.spool.messages().contains { $0.0 == .active && $0.1 == id })
-        #expect(try QueueFile.parse(t.spool.read(.active, id)).envelope.queueID == id)
+        let listing = try t.spool.listing()
+        #expect(listing.messages.contains { $0.0 == .active && $0.1 == id })
+        #expect(try QueueFile.parse(t.spool.read(.active, id, in: listing)).envelope.queueID == id)
+        // The gateway's own read of active/ does not look into segments.
+        #expect(throws: SpoolError.noSuchMessage(id)) { try t.spool.read(.active, id) }
         // Crossed off: gone from the listing.
         #expect(t.spool.segments.finish(location) == .live)
         #expect(try t.spool.messages().isEmpty)
@@ -140,8 +143,10 @@ struct SegmentLogTests {
         #expect(files() > 2)
         for (_, location) in taker.all { spool.segments.finish(location!) }
         // Every sealed segment went with its last record; the current one stays for the next.
+        spool.segments.waitForRemovals()
         #expect(files() == 1)
         spool.segments.seal()
+        spool.segments.waitForRemovals()
         #expect(files() == 0)
     }
 
@@ -177,6 +182,51 @@ struct SegmentLogTests {
         #expect(spool.segments.finish(location) == .taken)
         #expect(try spool.messages().map(\.1) == [id])
         #expect(try Spool(directory: spool.root).recoverSegments().recovered.isEmpty)
+    }
+
+    @Test func theGatewayDoesNotWaitForARecordAnAdministratorHolds() throws {
+        let t = try TemporarySpool()
+        let taker = Taker()
+        observe(t, taker)
+        _ = try t.commit(envelope(), content: Array("locked\r\n".utf8))
+        let location = try #require(taker.all.first?.1)
+        // `gatehouse queue` in another process: its own open file description, the same byte.
+        let other = open(t.spool.root + "/segment/" + segmentFiles(t)[0], O_RDWR)
+        defer { close(other) }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = off_t(location.offset)
+        lock.l_len = 1
+        #expect(fcntl(other, SegmentLog.setLock, &lock) == 0)
+        #expect(t.spool.segments.finish(location, waiting: false) == nil)
+        lock.l_type = Int16(F_UNLCK)
+        #expect(fcntl(other, SegmentLog.setLock, &lock) == 0)
+        #expect(t.spool.segments.finish(location, waiting: false) == .live)
+    }
+
+    @Test func aRecordHeaderInsideMessageContentIsNotBelieved() throws {
+        // Content that imitates a record header (right magic, any length and check) must not make
+        // recovery skip or invent records: without the segment's nonce its check cannot match.
+        let t = try TemporarySpool()
+        let taker = Taker()
+        observe(t, taker)
+        var fake: [UInt8] = [SegmentLog.RecordState.done.rawValue] + SegmentLog.magic + [0xFF, 0xFF, 0x00, 0x00]
+        fake += [UInt8](repeating: 0, count: 8)
+        let body = Array(repeating: fake, count: 64).flatMap { $0 }
+        let first = try t.commit(envelope(), content: body)
+        let second = try t.commit(envelope(), content: Array("after\r\n".utf8))
+        let path = t.spool.root + "/segment/" + segmentFiles(t)[0]
+        // Damage the first record's header (a bad disk): recovery must resynchronise through its content.
+        let firstLocation = try #require(taker.all.first?.1)
+        let fd = open(path, O_WRONLY)
+        var zero = [UInt8](repeating: 0, count: 8)
+        #expect(pwrite(fd, &zero, 8, off_t(firstLocation.offset)) == 8)
+        close(fd)
+        let result = try Spool(directory: t.spool.root).recoverSegments()
+        #expect(result.recovered == [second])
+        #expect(!result.recovered.contains(first))
+        #expect(result.damaged == 1)
     }
 
     @Test func recordsOfArbitraryBytesNeverCrashTheScan() {
