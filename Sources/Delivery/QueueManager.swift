@@ -555,14 +555,22 @@ actor Scheduler {
         if let segment = message.segment, message.outcomes.values.allSatisfy({ $0.kind == .delivered }) {
             finished = spool.segments.finish(segment, waiting: false)
         }
+        var settled = true
         if finished == .live {
-            Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log,
-                             segmentFinished: .live)
+            settled = Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now,
+                                       log: log, segmentFinished: .live)
         } else {
-            _ = try? await threadPool.runIfActive(eventLoop: loop) { [finished] in
+            settled = (try? await threadPool.runIfActive(eventLoop: loop) { [finished] in
                 Scheduler.settle(id: id, message: message, spool: spool, delivery: delivery, hostname: hostname, now: now, log: log,
                                  segmentFinished: finished)
-            }.value()
+            }.value()) ?? true
+        }
+        guard settled else {
+            // Kept in the active set, outcomes and all, until its bookkeeping can be done.
+            loop.scheduleTask(in: .seconds(Int64(Defaults.Delivery.settleRetry))) { [self] in
+                self.assumeIsolated { $0.finishLater(id) }
+            }
+            return
         }
         messages[id] = nil
         activeBytes -= message.content.count
@@ -572,11 +580,33 @@ actor Scheduler {
         if mayHaveWaiting { wake() }
     }
 
+    private func finishLater(_ id: String) {
+        Task(executorPreference: tasks) { await self.finish(id) }
+    }
+
     /// The blocking part of `finish`, on the thread pool (inline for a message delivered from a
     /// segment, whose bookkeeping does not wait for the disk).
     /// `segmentFinished`: what `SegmentLog.finish` answered already, for a message in a segment.
+    /// Returns false when nothing could be done yet (a message in a segment that must become a
+    /// queue file of its own, and the disk refused it): the caller tries again later.
     static func settle(id: String, message: MessageState, spool: Spool, delivery: DeliveryConfiguration, hostname: String,
-                       now: Int64, log: any LogSink, segmentFinished: SegmentLog.RecordState? = nil) {
+                       now: Int64, log: any LogSink, segmentFinished: SegmentLog.RecordState? = nil) -> Bool {
+        // A message in a segment that is not delivered to every recipient becomes a queue file of
+        // its own in active/ first, before anything is logged or sent about it, so that a refusal
+        // of the disk leaves everything as it was for the next try.
+        var segment = message.segment
+        if let inSegment = segment, segmentFinished == nil, !message.outcomes.values.allSatisfy({ $0.kind == .delivered }) {
+            do {
+                // False: an administrator took it first; it is wherever they put it (below).
+                _ = try spool.segments.moveOut(inSegment) { (bytes: [UInt8]) throws(SpoolError) in
+                    try spool.writeClassic(id, bytes, to: .active)
+                }
+                segment = nil
+            } catch {
+                log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot write queue file: \(error); trying again in \(Int(Defaults.Delivery.settleRetry)) s"))
+                return false
+            }
+        }
         let envelope = message.parsed.envelope
         let age = now - envelope.arrival
         let expired = Double(age) >= delivery.queueLifetime
@@ -618,28 +648,21 @@ actor Scheduler {
             envelope.recipients[$0].status == .pending && outcomes[$0]?.kind != .delivered && outcomes[$0]?.kind != .failed
         }
         do {
-            if let segment = message.segment {
-                if stillPending.isEmpty, (segmentFinished ?? spool.segments.finish(segment)) == .live {
-                    log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
-                    return
-                }
-                if !stillPending.isEmpty {
-                    // It waits for a retry as a queue file of its own, in active/ like any other.
-                    _ = try spool.segments.moveOut(segment) { (bytes: [UInt8]) throws(SpoolError) in
-                        try spool.writeClassic(id, bytes, to: .active)
-                    }
-                }
+            // Still in its segment: every recipient was delivered.
+            if let segment, (segmentFinished ?? spool.segments.finish(segment)) == .live {
+                log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
+                return true
             }
             // An administrator may have held or deleted the message during the attempt: cross off
             // what was done where it is now, and leave it there.
             guard let state = spool.locate(id) else {
                 log.record(LogRecord(program: "qmgr", queueID: id, text: "message was deleted by an administrator during delivery"))
-                return
+                return true
             }
             if stillPending.isEmpty {
                 try spool.remove(id, from: state, withStatus: message.statusStored)
                 log.record(LogRecord(program: "qmgr", queueID: id, text: "removed"))
-                return
+                return true
             }
             var changes: [(offset: Int, status: RecipientStatus)] = []
             for i in delivered { changes.append((message.parsed.recipientOffsets[i], .delivered)) }
@@ -647,7 +670,7 @@ actor Scheduler {
             try spool.setRecipientStatus(id, in: state, changes)
             guard state == .active else {
                 log.record(LogRecord(program: "qmgr", queueID: id, text: "message was moved to \(state.rawValue) by an administrator during delivery"))
-                return
+                return true
             }
             status.attempts += 1
             status.lastAttempt = now
@@ -664,6 +687,7 @@ actor Scheduler {
         } catch {
             log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot update queue file: \(error)"))
         }
+        return true
     }
 }
 

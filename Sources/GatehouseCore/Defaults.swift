@@ -71,6 +71,9 @@ public enum Defaults {
         public static let minimumBackoff = 300.0
         /// Longest interval between retries, seconds (maximal_backoff_time).
         public static let maximumBackoff = 3_600.0
+        /// Seconds before the bookkeeping of a finished attempt is tried again when the disk
+        /// refused it (a message from a segment that must become a queue file of its own).
+        public static let settleRetry = 30.0
         /// After this long in the queue a message bounces, seconds (maximal_queue_lifetime: 5 days).
         public static let queueLifetime = 5.0 * 86_400
         /// Delay notice after this long, seconds; 0 = never (delay_warning_time).

@@ -282,7 +282,10 @@ class Sink:
             self._server.close()
             for proto in list(self._protocols):
                 if proto.transport is not None:
-                    proto.transport.abort()
+                    try:
+                        proto.transport.abort()
+                    except Exception:            # noqa: BLE001 - a TLS transport the peer already closed
+                        pass
             loop.run_until_complete(asyncio.sleep(0.05))
             for task in asyncio.all_tasks(loop):
                 task.cancel()
