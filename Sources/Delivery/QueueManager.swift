@@ -512,8 +512,10 @@ actor Scheduler {
             }
         }
         guard !stopped else { return nil }
-        if let next = destinations[job.destination]?.pop() { return next }
         let wait = configuration.delivery.connectionCache
+        // `connection_cache: 0` is one message per connection: the worker ends with its job and
+        // the next job gets a worker (and a connection, and a fresh choice of next hop) of its own.
+        if wait > 0 || job.route.kind == .local, let next = destinations[job.destination]?.pop() { return next }
         guard wait > 0, job.route.kind != .local else { return nil }
         idleTicket += 1
         let ticket = idleTicket

@@ -331,9 +331,11 @@ def test_parallel_sessions_each_message_delivered_exactly_once(gatehouse, tls_fi
 
 
 def test_connection_cache_off_means_one_message_per_connection(gatehouse, tls_files, sinks):
-    n = 6
+    n = 60
     sink = sinks()
-    gh = gateway(gatehouse, sink_routes(sink), tls_files=tls_files, connection_cache="0")
+    sink.delay = 0.02                 # slow enough that jobs wait for workers (and could reuse them)
+    gh = gateway(gatehouse, sink_routes(sink), tls_files=tls_files, connection_cache="0",
+                 destination_concurrency=2)
     send_many(gh, SENDER, ALICE, n, "nocache")
     sink.wait_for(n)
     per_conn = collections.Counter(t.conn_id for t in sink.transactions)
