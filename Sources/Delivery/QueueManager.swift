@@ -8,11 +8,11 @@
 // `concurrency`. A worker keeps its connection and takes the next job for the same destination
 // (connection reuse), waiting `connection_cache` for one before it says QUIT.
 //
-// Hand-off: a message the spool committed from memory is given to the scheduler with its bytes
-// (`Spool.observeCommits`): its file is renamed incoming → active on the committing thread and the
-// scheduler starts its jobs at once, with no directory scan and no second read of the file. When
-// the active set is full, delivery is paused or the node is stopping, the message simply waits in
-// incoming/ (or active/) for a scan, as every message did before.
+// Hand-off: while the scheduler has room, a small message the spool committed from memory goes
+// into a segment and is given to the scheduler with its bytes (`Spool.observeCommits`), which
+// starts its jobs at once, with no directory scan and no read of a file. Every other message (too
+// large, or committed while the active set is full, delivery is paused or the node is stopping)
+// has a queue file in incoming/, which a scan finds; each commit of one wakes a scan.
 //
 // Per-recipient bookkeeping: when all jobs of a message are done, delivered and bounced recipients
 // are crossed off in the queue file (fdatasync) unless none is left, in which case the file is
@@ -55,37 +55,22 @@ public final class QueueManager: Sendable {
                                   context: context, threadPool: threadPool, log: log, wake: { wake.yield() })
         self.scheduler = scheduler
         spool.observeCommits({ id, file, segment in
-            QueueManager.handOff(id, file: file, segment: segment, spool: spool, scheduler: scheduler, wake: { wake.yield() })
+            QueueManager.handOff(id, file: file, segment: segment, scheduler: scheduler, wake: { wake.yield() })
         }, takesSegments: { scheduler.admitting.load(ordering: .relaxed) })
     }
 
-    /// A message was committed (on the committing thread): take it into the active set directly
-    /// when there is room, else wake a scan that finds it in incoming/. A message in a segment is
-    /// taken or refused (the spool then moves it into incoming/); the answer is ignored otherwise.
-    static func handOff(_ id: String, file: [UInt8]?, segment: SegmentLocation?, spool: Spool, scheduler: Scheduler,
+    /// A message was committed (on the committing thread). One in a segment is taken into the
+    /// active set when there is room, or refused (the spool then moves it into incoming/); one with
+    /// a queue file of its own waits in incoming/ for the scan this wakes.
+    static func handOff(_ id: String, file: [UInt8]?, segment: SegmentLocation?, scheduler: Scheduler,
                         wake: @Sendable () -> Void) -> Bool {
-        if let segment {
-            guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else { return false }
-            scheduler.adoptOnLoop(id, parsed: parsed, content: parsed.extractContent(from: consume file), segment: segment)
-            return true
-        }
-        // Bytes that do not parse (cannot happen: they were just written) are left to the scan,
-        // which reads the file and judges it.
-        guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else {
+        guard let segment else {
             wake()
             return false
         }
-        // From here until `adopt` runs the message is in transit: scans leave it alone.
-        scheduler.inTransit.withLock { _ = $0.insert(id) }
-        do { try spool.relocate(id, from: .incoming, to: .active) } catch {
-            // A scan moved it first, and delivers it.
-            scheduler.inTransit.withLock { _ = $0.remove(id) }
-            wake()
-            return false
-        }
-        let content = parsed.extractContent(from: consume file)
-        scheduler.adoptOnLoop(id, parsed: parsed, content: content, segment: nil)
-        return false
+        guard let file, scheduler.admitting.load(ordering: .relaxed), let parsed = try? QueueFile.parse(file) else { return false }
+        scheduler.adoptOnLoop(id, parsed: parsed, content: parsed.extractContent(from: consume file), segment: segment)
+        return true
     }
 
     static func makeContext(_ configuration: NodeConfiguration, loop: any EventLoop, resolver: any DeliveryResolver,
@@ -191,9 +176,6 @@ actor Scheduler {
     /// Whether a committed message may be handed to `adopt` (running, not paused, room left); read
     /// on committing threads, so only a hint: `adopt` checks again.
     nonisolated let admitting = Atomic<Bool>(false)
-    /// Messages handed over at commit and not yet adopted: a scan that lists one of them (in
-    /// incoming/ or active/) must not load it, or it would be delivered twice.
-    nonisolated let inTransit = Mutex<Set<String>>([])
     /// Whether messages may be waiting on disk for room (a scan stopped early, or a hand-off was
     /// refused): then each finished message asks for a scan.
     private var mayHaveWaiting = true
@@ -320,7 +302,7 @@ actor Scheduler {
     }
 
     private func load(_ id: String, from state: QueueState) async {
-        guard messages[id] == nil, !inTransit.withLock({ $0.contains(id) }), loading.insert(id).inserted else { return }
+        guard messages[id] == nil, loading.insert(id).inserted else { return }
         defer { loading.remove(id) }
         let spool = self.spool
         let result = try? await threadPool.runIfActive { () -> Result<(QueueFile.Parsed, [UInt8], DeliveryStatus), QueueFileError>? in
@@ -347,39 +329,36 @@ actor Scheduler {
 
     /// `adopt` from any thread: one wake-up of the scheduler's loop, where the task starts at once
     /// (a plain `Task` would first go through the global executor, waking a thread for nothing).
-    nonisolated func adoptOnLoop(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation?) {
+    nonisolated func adoptOnLoop(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation) {
         loop.execute {
             self.assumeIsolated { $0.beginAdopting(id, parsed: parsed, content: content, segment: segment) }
         }
     }
 
-    private func beginAdopting(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation?) {
+    private func beginAdopting(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation) {
         Task(executorPreference: tasks) { await self.adopt(id, parsed: parsed, content: content, segment: segment) }
     }
 
-    /// Takes a message handed over at commit; its file is already in active/, or it is in a segment.
-    func adopt(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation? = nil) async {
-        inTransit.withLock { _ = $0.remove(id) }
+    /// Takes a message handed over at commit from its segment.
+    func adopt(_ id: String, parsed: QueueFile.Parsed, content: [UInt8], segment: SegmentLocation) async {
         guard messages[id] == nil else { return }
         guard !stopped, !configuration.delivery.paused, hasRoom else {
-            recoverActive = true  // it waits in active/ for a later scan
+            // Room went between the commit's look and now: out of the segment into incoming/,
+            // where a scan finds it.
             mayHaveWaiting = true
             updateAdmitting()
-            if let segment {
-                // Room went between the commit's look and now: out of the segment into incoming/.
-                let spool = self.spool
-                let log = self.log
-                let wake = self.wake
-                threadPool.submit { _ in
-                    do {
-                        _ = try spool.segments.moveOut(segment) { (bytes: [UInt8]) throws(SpoolError) in
-                            try spool.writeClassic(id, bytes, to: .incoming)
-                        }
-                    } catch {
-                        log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot move out of \(segment): \(error); delivered after a restart"))
+            let spool = self.spool
+            let log = self.log
+            let wake = self.wake
+            threadPool.submit { _ in
+                do {
+                    _ = try spool.segments.moveOut(segment) { (bytes: [UInt8]) throws(SpoolError) in
+                        try spool.writeClassic(id, bytes, to: .incoming)
                     }
-                    wake()
+                } catch {
+                    log.record(LogRecord(program: "qmgr", queueID: id, text: "warning: cannot move out of \(segment): \(error); delivered after a restart"))
                 }
+                wake()
             }
             return
         }

@@ -212,7 +212,7 @@ public final class SegmentLog: Sendable {
             let path = path(sequence)
             let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return .failure(.system(call: "open", path: path, errno: errno)) }
-            Spool.giveToSpoolOwner(fd: fd, like: directory)
+            Spool.giveToSpoolOwner(path, like: directory)
             // The file header goes to disk with the first group's sync, before any record counts.
             let nonce = UInt64.random(in: 0...UInt64.max)
             let fileHeader = SegmentLog.fileMagic + SegmentLog.littleEndian(nonce)
@@ -230,7 +230,7 @@ public final class SegmentLog: Sendable {
             state.open[sequence] = segment
             return .success((segment, offset))
         }
-        if let finished { SegmentLog.removals.async { finished.remove() } }
+        SegmentLog.removeLater(finished)
         return try result.get()
     }
 
@@ -247,12 +247,16 @@ public final class SegmentLog: Sendable {
             }
             return SegmentLog.detachIfFinished(segment, &state)
         }
-        if finished { SegmentLog.removals.async { segment.remove() } }
+        if finished { SegmentLog.removeLater(segment) }
     }
 
     /// Finished segments are removed here, not on the caller's thread (an event loop, perhaps):
     /// freeing 64 MiB of blocks can take a while on some file systems.
     static let removals = DispatchQueue(label: "gatehouse.segment-removal")
+
+    private static func removeLater(_ segment: Segment?) {
+        if let segment { removals.async { segment.remove() } }
+    }
 
     /// Waits until every segment finished so far is gone (tests, and an orderly stop).
     public func waitForRemovals() {
@@ -302,7 +306,7 @@ public final class SegmentLog: Sendable {
             state.current = nil
             return SegmentLog.detachIfFinished(current, &state) ? current : nil
         }
-        if let finished { SegmentLog.removals.async { finished.remove() } }
+        SegmentLog.removeLater(finished)
     }
 
     // MARK: - Records on disk

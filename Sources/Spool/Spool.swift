@@ -128,11 +128,11 @@ public final class Spool: Sendable {
 
     /// A file made by a `gatehouse queue` command run as root (a message put on hold, a segment)
     /// belongs to the owner of the directory it is in, as if the gateway had made it.
-    static func giveToSpoolOwner(fd: Int32, like directory: String) {
+    static func giveToSpoolOwner(_ path: String, like directory: String) {
         guard geteuid() == 0 else { return }
         var owner = stat()
         guard stat(directory, &owner) == 0 else { return }
-        _ = fchown(fd, owner.st_uid, owner.st_gid)
+        _ = chown(path, owner.st_uid, owner.st_gid)
     }
 
     public func path(_ state: QueueState, _ id: String) -> String {
@@ -217,26 +217,11 @@ public final class Spool: Sendable {
     /// leaves nothing half-written under a final name).
     public func writeClassic(_ id: String, _ file: [UInt8], to state: QueueState) throws(SpoolError) {
         guard QueueID.isValid(id) else { throw .invalidQueueID(id) }
-        let part = path(.incoming, id) + ".part"
-        let fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system(call: "open", path: part, errno: errno) }
-        Spool.giveToSpoolOwner(fd: fd, like: root + "/" + state.rawValue)
-        do throws(SpoolError) { try Spool.writeFully(fd, file, path: part) } catch {
-            close(fd); unlink(part)
-            throw error
+        let target = path(state, id)
+        do { try DurableFile.replace(target, with: file, temporary: path(.incoming, id) + ".part") } catch {
+            throw .system(call: error.call, path: error.path, errno: error.errno)
         }
-        guard fsync(fd) == 0 else {
-            let code = errno
-            close(fd); unlink(part)
-            throw .system(call: "fsync", path: part, errno: code)
-        }
-        close(fd)
-        guard rename(part, path(state, id)) == 0 else {
-            let code = errno
-            unlink(part)
-            throw .system(call: "rename", path: part, errno: code)
-        }
-        try syncers[state]!.sync()
+        Spool.giveToSpoolOwner(target, like: root + "/" + state.rawValue)
     }
 
     /// File names in a queue directory (including `.part` files in incoming).
