@@ -7,34 +7,50 @@
 // a receiver could read as the end of the data (SMTP smuggling, CVE-2023-51764 and relatives).
 
 public import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 public enum SMTPDataEncoder {
     /// Appends `content` to `out` with line ends normalised to CRLF and, when `dotStuffing`,
     /// leading dots doubled and the terminating ".CRLF" written (DATA). For BDAT pass
     /// `dotStuffing: false`: line ends are normalised, nothing else changes.
     /// A final line without a line end gets CRLF.
+    ///
+    /// Lines that already end in CRLF and need no dot are copied in one run, however many there are;
+    /// only a bare CR, a bare LF, a leading dot or a missing final line end interrupts the run.
     public static func encode(_ content: [UInt8], into out: inout ByteBuffer, dotStuffing: Bool) {
         out.reserveCapacity(minimumWritableBytes: content.count + content.count / 64 + 8)
-        content.withUnsafeBufferPointer { buffer in
-            let count = buffer.count
+        content.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let count = raw.count
+            // Content from `run` up to `start` goes out as it is; `start` is the current line's first byte.
+            var run = 0
             var start = 0
-            // Each turn starts at the beginning of a line and copies that line whole.
-            while start < count {
-                if dotStuffing && buffer[start] == UInt8(ascii: ".") { out.writeInteger(UInt8(ascii: ".")) }
-                var end = start
-                while end < count {
-                    let byte = buffer[end]
-                    if byte == 0x0D || byte == 0x0A { break }
-                    end += 1
-                }
-                out.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start..<end])))
-                out.writeInteger(UInt16(0x0D0A))  // CRLF for CRLF, bare CR, bare LF, or the end
-                if end < count && buffer[end] == 0x0D && end + 1 < count && buffer[end + 1] == 0x0A {
-                    start = end + 2
-                } else {
-                    start = end + 1
-                }
+            func copy(upTo end: Int) {
+                if end > run { out.writeBytes(UnsafeRawBufferPointer(start: base + run, count: end - run)) }
             }
+            while start < count {
+                if dotStuffing && raw[start] == UInt8(ascii: ".") {
+                    copy(upTo: start)
+                    out.writeInteger(UInt8(ascii: "."))
+                    run = start
+                }
+                let lineFeed = memchr(base + start, 0x0A, count - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? count
+                let carriageReturn = memchr(base + start, 0x0D, lineFeed - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? lineFeed
+                if lineFeed < count && carriageReturn == lineFeed - 1 {
+                    start = lineFeed + 1  // CRLF: the line stays in the run
+                    continue
+                }
+                // The line ends at a bare CR, a bare LF, or the end of the content: CRLF instead.
+                copy(upTo: carriageReturn)
+                out.writeInteger(UInt16(0x0D0A))
+                start = carriageReturn + 1
+                run = start
+            }
+            copy(upTo: min(start, count))
         }
         if dotStuffing { out.writeInteger(UInt8(ascii: ".")); out.writeInteger(UInt16(0x0D0A)) }
     }

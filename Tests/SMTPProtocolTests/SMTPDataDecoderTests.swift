@@ -297,4 +297,61 @@ struct SMTPDataDecoderTests {
             #expect(decoder.size == original.utf8.count)
         }
     }
+
+    /// Bytes biased towards the ones that matter to the decoder.
+    static let framingByte = Gen.int(in: 0...9).map { choice -> UInt8 in
+        let interesting: [UInt8] = [0x0D, 0x0A, 0x2E, 0x2E, 0x61, 0x00]
+        return choice < interesting.count ? interesting[choice] : UInt8(truncatingIfNeeded: 0x41 + choice)
+    }
+
+    /// Any input, in any reads, decodes as the rules of RFC 5321 §4.5.2 applied one byte at a time
+    /// say (`referenceDecode`): the decoder's copying in runs and its eight-byte search change nothing.
+    @Test func anyInputDecodesAsTheByteAtATimeRules() async {
+        await propertyCheck(count: 3000, input: Self.framingByte.array(of: 0...80), Gen.int(in: 1...20).array(of: 1...8)) { input, sizes in
+            let (outcome, _) = decodeData(chunk(input, sizes: sizes), maximumLineLength: 100_000)
+            #expect(outcome == referenceDecode(input), "\(input) in reads of \(sizes)")
+        }
+    }
+}
+
+/// The DATA rules one byte at a time, written for clarity rather than speed: a leading dot is
+/// dropped, "." CRLF at a line start ends the data, CRLF is content, a bare CR, a bare LF or NUL is an
+/// error. A CR at the very end is not yet content (its LF may follow).
+private func referenceDecode(_ input: [UInt8]) -> DataOutcome {
+    var output: [UInt8] = []
+    var lineStart = true
+    var i = 0
+    while i < input.count {
+        if lineStart && input[i] == 0x2E {
+            lineStart = false
+            if i + 1 < input.count && input[i + 1] == 0x0D {
+                guard i + 2 < input.count else { return DataOutcome(end: .needMoreData, output: output, unread: []) }
+                guard input[i + 2] == 0x0A else {
+                    return DataOutcome(end: .error(.bareCR), output: output, unread: Array(input[(i + 2)...]))
+                }
+                return DataOutcome(end: .endOfData, output: output, unread: Array(input[(i + 3)...]))
+            }
+            i += 1
+            continue
+        }
+        lineStart = false
+        switch input[i] {
+        case 0x0D:
+            guard i + 1 < input.count else { return DataOutcome(end: .needMoreData, output: output, unread: []) }
+            guard input[i + 1] == 0x0A else {
+                return DataOutcome(end: .error(.bareCR), output: output, unread: Array(input[(i + 1)...]))
+            }
+            output += [0x0D, 0x0A]
+            lineStart = true
+            i += 2
+        case 0x0A:
+            return DataOutcome(end: .error(.bareLF), output: output, unread: Array(input[i...]))
+        case 0x00:
+            return DataOutcome(end: .error(.nul), output: output, unread: Array(input[i...]))
+        default:
+            output.append(input[i])
+            i += 1
+        }
+    }
+    return DataOutcome(end: .needMoreData, output: output, unread: [])
 }
