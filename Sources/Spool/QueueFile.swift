@@ -43,6 +43,8 @@ public enum QueueFileError: Error, Hashable, Sendable, CustomStringConvertible {
 public enum QueueFile {
     static let version: [UInt8] = Array("GHQ1".utf8)
     static let headerSize = 5
+    /// The end record's payload: SHA-256 and the content size.
+    static let trailerSize = 40
     /// Largest content record; larger content is split.
     static let maximumRecord = 1 << 20
 
@@ -185,7 +187,7 @@ public enum QueueFile {
                 contentRanges.append((start, length))
                 contentSize += length
             case RecordType.end.rawValue:
-                guard length == 40, start + length == bytes.count else { throw .missingTrailer }
+                guard length == trailerSize, start + length == bytes.count else { throw .missingTrailer }
                 if verifyingChecksum {
                     guard Array(payload.prefix(32)) == Array(hasher.finalize()) else { throw .checksumMismatch }
                 }

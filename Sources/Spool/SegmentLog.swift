@@ -170,20 +170,19 @@ public final class SegmentLog: Sendable {
         guard !file.isEmpty, file.count <= SegmentLog.maximumRecord else { throw .system(call: "append", path: directory, errno: EFBIG) }
         let total = SegmentLog.headerSize + SegmentLog.padded(file.count)
         let (segment, offset) = try reserve(Int64(total))
-        var record = SegmentLog.header(.live, nonce: segment.nonce, offset: offset, length: file.count)
-        record.reserveCapacity(total)
-        record += file
-        record += [UInt8](repeating: 0, count: total - record.count)
-        var written = 0
-        while written < total {
-            let n = record.withUnsafeBytes { pwrite(segment.fd, $0.baseAddress! + written, total - written, off_t(offset) + off_t(written)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                release(segment, sealing: true)
-                throw .system(call: "pwrite", path: segment.path, errno: code)
+        let header = SegmentLog.header(.live, nonce: segment.nonce, offset: offset, length: file.count)
+        // Header, queue file and padding in one system call, without copying the file first.
+        let code = header.withUnsafeBytes { header in
+            file.withUnsafeBytes { file in
+                SegmentLog.zeros.withUnsafeBytes { zeros in
+                    SegmentLog.pwriteFully(segment.fd, [header, file, UnsafeRawBufferPointer(rebasing: zeros[0..<(total - header.count - file.count)])],
+                                           at: offset)
+                }
             }
-            written += n
+        }
+        if code != 0 {
+            release(segment, sealing: true)
+            throw .system(call: "pwritev", path: segment.path, errno: code)
         }
         do { try segment.sync.sync() } catch {
             release(segment, sealing: true)
@@ -358,6 +357,32 @@ public final class SegmentLog: Sendable {
         var bytes = [UInt8](repeating: 0, count: length)
         guard preadFully(fd, &bytes, offset + Int64(headerSize)) == length else { throw .system(call: "read", path: path, errno: EIO) }
         return bytes
+    }
+
+    /// Padding after a record (records start on 8-byte boundaries).
+    static let zeros = [UInt8](repeating: 0, count: 8)
+
+    /// Writes `parts` one after the other at `offset` (pwritev; a short or interrupted write goes
+    /// on where it stopped). Returns 0, or the errno of the failed call.
+    static func pwriteFully(_ fd: Int32, _ parts: [UnsafeRawBufferPointer], at offset: Int64) -> Int32 {
+        let total = parts.reduce(0) { $0 + $1.count }
+        var written = 0
+        while written < total {
+            var skip = written
+            var vectors: [iovec] = []
+            for part in parts {
+                if skip >= part.count { skip -= part.count; continue }
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: part.baseAddress! + skip), iov_len: part.count - skip))
+                skip = 0
+            }
+            let n = pwritev(fd, vectors, Int32(vectors.count), off_t(offset) + off_t(written))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            written += n
+        }
+        return 0
     }
 
     static func preadFully(_ fd: Int32, _ buffer: inout [UInt8], _ offset: Int64) -> Int {

@@ -500,6 +500,9 @@ public final class SpoolWriter {
             }
             let n = min(raw.count - offset, QueueFile.maximumRecord, Defaults.spoolWriteChunk - pending.count)
             let piece = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)])
+            // Room for the end record too, so that the commit does not copy everything once more.
+            let needed = pending.count + QueueFile.headerSize + n + QueueFile.headerSize + QueueFile.trailerSize
+            if pending.capacity < needed { pending.reserveCapacity(max(needed, 2 * pending.capacity)) }
             pending += QueueFile.recordHeader(QueueFile.RecordType.content.rawValue, n)
             pending.append(contentsOf: piece.bindMemory(to: UInt8.self))
             hasher.update(bufferPointer: piece)
