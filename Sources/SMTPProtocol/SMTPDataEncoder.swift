@@ -29,6 +29,9 @@ public enum SMTPDataEncoder {
             // Content from `run` up to `start` goes out as it is; `start` is the current line's first byte.
             var run = 0
             var start = 0
+            // The next LF at or after `start` (or `count`): searched again only once passed, so
+            // content of bare CRs without LFs is still read once, not once per CR.
+            var lineFeed = -1
             func copy(upTo end: Int) {
                 if end > run { out.writeBytes(UnsafeRawBufferPointer(start: base + run, count: end - run)) }
             }
@@ -38,7 +41,9 @@ public enum SMTPDataEncoder {
                     out.writeInteger(UInt8(ascii: "."))
                     run = start
                 }
-                let lineFeed = memchr(base + start, 0x0A, count - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? count
+                if lineFeed < start {
+                    lineFeed = memchr(base + start, 0x0A, count - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? count
+                }
                 let carriageReturn = memchr(base + start, 0x0D, lineFeed - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? lineFeed
                 if lineFeed < count && carriageReturn == lineFeed - 1 {
                     start = lineFeed + 1  // CRLF: the line stays in the run

@@ -298,38 +298,47 @@ struct SMTPDataDecoderTests {
         }
     }
 
-    /// Bytes biased towards the ones that matter to the decoder.
-    static let framingByte = Gen.int(in: 0...9).map { choice -> UInt8 in
-        let interesting: [UInt8] = [0x0D, 0x0A, 0x2E, 0x2E, 0x61, 0x00]
+    /// Bytes biased towards the ones that matter to the decoder, and high bytes (the eight-byte
+    /// search must not take 0x8D or 0x80 for CR or NUL).
+    static let framingByte = Gen.int(in: 0...11).map { choice -> UInt8 in
+        let interesting: [UInt8] = [0x0D, 0x0A, 0x2E, 0x2E, 0x61, 0x00, 0x8D, 0x8A, 0x80, 0xFF]
         return choice < interesting.count ? interesting[choice] : UInt8(truncatingIfNeeded: 0x41 + choice)
     }
 
     /// Any input, in any reads, decodes as the rules of RFC 5321 §4.5.2 applied one byte at a time
-    /// say (`referenceDecode`): the decoder's copying in runs and its eight-byte search change nothing.
-    @Test func anyInputDecodesAsTheByteAtATimeRules() async {
+    /// say (`referenceDecode`), for DATA and for BDAT: the same event, content, unread bytes, size
+    /// and line state. The decoder's copying in runs and its eight-byte search change nothing.
+    @Test(arguments: [true, false])
+    func anyInputDecodesAsTheByteAtATimeRules(_ dotTransparency: Bool) async {
         await propertyCheck(count: 3000, input: Self.framingByte.array(of: 0...80), Gen.int(in: 1...20).array(of: 1...8)) { input, sizes in
-            let (outcome, _) = decodeData(chunk(input, sizes: sizes), maximumLineLength: 100_000)
-            #expect(outcome == referenceDecode(input), "\(input) in reads of \(sizes)")
+            let (outcome, decoder) = decodeData(chunk(input, sizes: sizes), dotTransparency: dotTransparency, maximumLineLength: 100_000)
+            let (expected, atLineStart) = referenceDecode(input, dotTransparency: dotTransparency)
+            #expect(outcome == expected, "\(input) in reads of \(sizes)")
+            #expect(decoder.size == expected.output.count)
+            #expect(decoder.isAcceptable)
+            if expected.end == .needMoreData { #expect(decoder.atLineStart == atLineStart) }
         }
     }
 }
 
 /// The DATA rules one byte at a time, written for clarity rather than speed: a leading dot is
 /// dropped, "." CRLF at a line start ends the data, CRLF is content, a bare CR, a bare LF or NUL is an
-/// error. A CR at the very end is not yet content (its LF may follow).
-private func referenceDecode(_ input: [UInt8]) -> DataOutcome {
+/// error. A CR at the very end is not yet content (its LF may follow). For BDAT (no dot
+/// transparency) only the line-end and NUL rules apply. Also says whether the input ended at a
+/// line start.
+private func referenceDecode(_ input: [UInt8], dotTransparency: Bool) -> (DataOutcome, Bool) {
     var output: [UInt8] = []
     var lineStart = true
     var i = 0
     while i < input.count {
-        if lineStart && input[i] == 0x2E {
+        if dotTransparency && lineStart && input[i] == 0x2E {
             lineStart = false
             if i + 1 < input.count && input[i + 1] == 0x0D {
-                guard i + 2 < input.count else { return DataOutcome(end: .needMoreData, output: output, unread: []) }
+                guard i + 2 < input.count else { return (DataOutcome(end: .needMoreData, output: output, unread: []), false) }
                 guard input[i + 2] == 0x0A else {
-                    return DataOutcome(end: .error(.bareCR), output: output, unread: Array(input[(i + 2)...]))
+                    return (DataOutcome(end: .error(.bareCR), output: output, unread: Array(input[(i + 2)...])), false)
                 }
-                return DataOutcome(end: .endOfData, output: output, unread: Array(input[(i + 3)...]))
+                return (DataOutcome(end: .endOfData, output: output, unread: Array(input[(i + 3)...])), false)
             }
             i += 1
             continue
@@ -337,21 +346,21 @@ private func referenceDecode(_ input: [UInt8]) -> DataOutcome {
         lineStart = false
         switch input[i] {
         case 0x0D:
-            guard i + 1 < input.count else { return DataOutcome(end: .needMoreData, output: output, unread: []) }
+            guard i + 1 < input.count else { return (DataOutcome(end: .needMoreData, output: output, unread: []), false) }
             guard input[i + 1] == 0x0A else {
-                return DataOutcome(end: .error(.bareCR), output: output, unread: Array(input[(i + 1)...]))
+                return (DataOutcome(end: .error(.bareCR), output: output, unread: Array(input[(i + 1)...])), false)
             }
             output += [0x0D, 0x0A]
             lineStart = true
             i += 2
         case 0x0A:
-            return DataOutcome(end: .error(.bareLF), output: output, unread: Array(input[i...]))
+            return (DataOutcome(end: .error(.bareLF), output: output, unread: Array(input[i...])), false)
         case 0x00:
-            return DataOutcome(end: .error(.nul), output: output, unread: Array(input[i...]))
+            return (DataOutcome(end: .error(.nul), output: output, unread: Array(input[i...])), false)
         default:
             output.append(input[i])
             i += 1
         }
     }
-    return DataOutcome(end: .needMoreData, output: output, unread: [])
+    return (DataOutcome(end: .needMoreData, output: output, unread: []), lineStart)
 }
