@@ -3,6 +3,7 @@
 #
 #   bench/relay.sh             # 1, 10 and 100 KiB, 20 sessions, 3 runs each
 #   QUICK=1 bench/relay.sh     # 10 KiB only
+#   SIZE_LIST="1048576" bench/relay.sh   # other sizes, in bytes (1 MiB: 1,000 messages per run)
 #
 #   smtp-source --> Gatehouse 127.0.0.1:2525 --\
 #                                                >--> smtp-sink 127.0.0.1:2626 (the "internal server")
@@ -38,10 +39,12 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-if [[ -n "${QUICK:-}" ]]; then SIZES=(--size 10240); else SIZES=(--size 1024 --size 10240 --size 102400); fi
+if [[ -n "${SIZE_LIST:-}" ]]; then
+    SIZES=(); for size in $SIZE_LIST; do SIZES+=(--size "$size"); done
+elif [[ -n "${QUICK:-}" ]]; then SIZES=(--size 10240); else SIZES=(--size 1024 --size 10240 --size 102400); fi
 echo "== end-to-end relay, $(date -u +%FT%TZ), $(nproc) cores"
 "$SHARED/smtp-bench.py" --target gatehouse=127.0.0.1:2525 --target postfix=127.0.0.1:2527 --target wire=sink \
-    --sink 127.0.0.1:2626 "${SIZES[@]}" --sessions 20 --count "1024=20000,10240=20000,102400=5000,10000" \
+    --sink 127.0.0.1:2626 "${SIZES[@]}" --sessions 20 --count "1024=20000,10240=20000,102400=5000,1048576=1000,10000" \
     --repeat "${REPEAT:-3}" --from bench@bench.test --to user@example.test \
     --qsize-cmd "postfix=$SHARED/postfix-relay.sh qsize" \
     --qsize-cmd "gatehouse=find $DATA/queue/incoming $DATA/queue/active $DATA/queue/deferred -type f | wc -l" \
