@@ -120,10 +120,12 @@ let package = Package(
         .target(name: "Bounce", dependencies: ["MIME"], swiftSettings: strict),
 
         // MARK: Storage and configuration
+        // xxHash from Debian (libxxhash-dev): the queue file's checksum.
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash"),
         .target(
             name: "Spool",
             dependencies: [
-                "GatehouseCore",
+                "GatehouseCore", "CXXHash",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -34,7 +34,6 @@ import Darwin
 #endif
 import GatehouseCore
 public import NIOCore
-import Crypto
 import Synchronization
 
 public enum SpoolError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -437,7 +436,7 @@ public final class SpoolWriter {
     let finalPath: String
     /// Opened at the first write: a message committed whole may never need a file of its own.
     private var fd: Int32 = -1
-    private var hasher = SHA256()
+    private let hasher = QueueFileChecksum(.xxh3)
     private var pending: [UInt8] = []
     /// Whether some of the file was written before the commit (then it is not handed over whole).
     private var wroteEarly = false
@@ -467,7 +466,7 @@ public final class SpoolWriter {
     private func record(_ type: UInt8, _ payload: some Collection<UInt8>) {
         pending += QueueFile.recordHeader(type, payload.count)
         pending += payload
-        if type != QueueFile.RecordType.end.rawValue { hasher.update(data: Array(payload)) }
+        if type != QueueFile.RecordType.end.rawValue { hasher.update(payload) }
     }
 
     /// Appends message content. Buffers in memory and writes when enough is pending.
@@ -505,7 +504,7 @@ public final class SpoolWriter {
             if pending.capacity < needed { pending.reserveCapacity(max(needed, 2 * pending.capacity)) }
             pending += QueueFile.recordHeader(QueueFile.RecordType.content.rawValue, n)
             pending.append(contentsOf: piece.bindMemory(to: UInt8.self))
-            hasher.update(bufferPointer: piece)
+            hasher.update(piece)
             contentSize += n
             offset += n
         }
@@ -529,7 +528,7 @@ public final class SpoolWriter {
     /// in one piece is then handed to the spool's commit observer: through a segment when the
     /// observer is taking messages, else after its own file was written.
     public func commit() throws(SpoolError) {
-        let digest = Array(hasher.finalize())
+        let digest = hasher.finalize()
         var trailer = digest
         var size = UInt64(contentSize)
         var sizeBytes = [UInt8](repeating: 0, count: 8)

@@ -411,7 +411,7 @@ struct SpoolCheckTests {
 
         // A missing trailer (a crash before the end record, renamed by hand).
         let (noTrailer, noTrailerFile) = try committed(temp)
-        try temp.write(Array(noTrailerFile.dropLast(5 + 40)), .incoming, noTrailer)
+        try temp.write(Array(noTrailerFile.dropLast(5 + QueueFile.trailerSize)), .incoming, noTrailer)
 
         // A flipped envelope byte.
         let (flippedEnvelope, envelopeFile) = try committed(temp)
