@@ -60,7 +60,7 @@ public struct SMTPDataDecoder: Sendable {
     ///
     /// Content goes to `output` in runs: everything from the last dropped byte (a transparency dot,
     /// the end-of-data line) up to the end of the input is written with one copy, however many lines
-    /// it holds. The search for CR, LF and NUL looks at eight bytes at a time.
+    /// it holds. The search for CR, LF and NUL looks at sixteen bytes at a time.
     public mutating func decode(_ input: inout ByteBuffer, into output: inout ByteBuffer) throws(SMTPFramingError) -> Event {
         // The state is worked on in locals and stored once at the end.
         var state = self.state
@@ -71,6 +71,9 @@ public struct SMTPDataDecoder: Sendable {
         let dotTransparency = self.dotTransparency
         let maximumLineLength = self.maximumLineLength
         let maximumSize = self.maximumSize
+        let carriageReturns = SIMD16<UInt8>(repeating: 0x0D)
+        let lineFeeds = SIMD16<UInt8>(repeating: 0x0A)
+        let nuls = SIMD16<UInt8>(repeating: 0)
         var result = Event.needMoreData
         var failure: SMTPFramingError?
         let consumed = input.withUnsafeReadableBytes { raw -> Int in
@@ -135,8 +138,16 @@ public struct SMTPDataDecoder: Sendable {
                 case .text:
                     break
                 }
-                // .text: find the next CR, LF or NUL.
+                // .text: find the next CR, LF or NUL, sixteen bytes at a time, then eight. (The
+                // mask is read as two words: `any(_:)` on a SIMD mask is not specialised here and
+                // ran at a twentieth of the speed.)
                 let start = i
+                while i + 16 <= count {
+                    let vector = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<UInt8>.self)
+                    let hits = unsafeBitCast((vector .== carriageReturns) .| (vector .== lineFeeds) .| (vector .== nuls), to: SIMD2<UInt64>.self)
+                    if hits[0] | hits[1] != 0 { break }
+                    i += 16
+                }
                 while i + 8 <= count {
                     let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                     if SMTPDataDecoder.hasZeroByte(word ^ 0x0D0D_0D0D_0D0D_0D0D) || SMTPDataDecoder.hasZeroByte(word ^ 0x0A0A_0A0A_0A0A_0A0A)

@@ -288,11 +288,26 @@ public final class Spool: Sendable {
             throw .system(call: "open", path: path, errno: errno)
         }
         defer { close(fd) }
-        // One allocation of the file's size (a buffer grown by doubling could take twice that).
+        // One allocation of the file's size, read into directly (no buffer grown by doubling, no
+        // copy through a chunk).
         var info = stat()
-        var bytes: [UInt8] = []
-        if fstat(fd, &info) == 0 { bytes.reserveCapacity(Int(info.st_size)) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let expected = fstat(fd, &info) == 0 ? max(0, Int(info.st_size)) : 0
+        var failure: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: expected) { buffer, initialized in
+            while initialized < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + initialized, buffer.count - initialized)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { return }
+                initialized += n
+            }
+        }
+        if failure != 0 { throw .system(call: "read", path: path, errno: failure) }
+        // Whatever lies beyond the size fstat gave (a file that grew meanwhile).
+        var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
