@@ -45,33 +45,35 @@ public enum QueueFileError: Error, Hashable, Sendable, CustomStringConvertible {
 /// The checksum of a queue file's end record. Format 2 uses XXH3-128 (xxHash, Debian's
 /// libxxhash): the checksum guards against damage on disk (a torn or partly lost write, a bad
 /// sector), not against anyone who can write the spool, and XXH3 reads memory about ten times as
-/// fast as SHA-256 (bench/checksum-speed.py) (a 1 MiB message was checksummed twice — written and read back for delivery —
-/// at a fifth of the gateway's CPU). Format 1's SHA-256 is kept for reading older files.
+/// fast as SHA-256 (bench/checksum-speed.py); a 1 MiB message, checksummed when written and again
+/// when read back for delivery, spent a fifth of the gateway's CPU in SHA-256. Format 1's SHA-256
+/// is kept for reading older files.
 final class QueueFileChecksum {
-    enum Algorithm { case sha256, xxh3 }
+    enum Algorithm {
+        case sha256, xxh3
+
+        /// The digest's length in the end record.
+        var digestSize: Int { self == .xxh3 ? 16 : 32 }
+    }
+
     let algorithm: Algorithm
     private var sha256 = SHA256()
-    private let state: OpaquePointer?
+    private let state: OpaquePointer
 
     init(_ algorithm: Algorithm) {
         self.algorithm = algorithm
-        if algorithm == .xxh3, let state = XXH3_createState() {
-            XXH3_128bits_reset(state)
-            self.state = state
-        } else {
-            state = nil
-        }
+        // 576 bytes from malloc: failing that, nothing else would work either.
+        guard let state = XXH3_createState() else { fatalError("XXH3_createState: out of memory") }
+        XXH3_128bits_reset(state)
+        self.state = state
     }
 
-    deinit { if let state { XXH3_freeState(state) } }
-
-    /// The digest's length in the end record.
-    var digestSize: Int { algorithm == .xxh3 ? 16 : 32 }
+    deinit { XXH3_freeState(state) }
 
     func update(_ raw: UnsafeRawBufferPointer) {
         switch algorithm {
         case .sha256: sha256.update(bufferPointer: raw)
-        case .xxh3: if let state, raw.count > 0 { XXH3_128bits_update(state, raw.baseAddress, raw.count) }
+        case .xxh3: if raw.count > 0 { XXH3_128bits_update(state, raw.baseAddress, raw.count) }
         }
     }
 
@@ -87,7 +89,6 @@ final class QueueFileChecksum {
         case .sha256:
             return Array(sha256.finalize())
         case .xxh3:
-            guard let state else { return [] }
             var canonical = XXH128_canonical_t()
             XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state))
             return withUnsafeBytes(of: &canonical.digest) { Array($0) }
@@ -102,7 +103,7 @@ public enum QueueFile {
     static let version1: [UInt8] = Array("GHQ1".utf8)
     static let headerSize = 5
     /// The end record's payload as written now: XXH3-128 and the content size.
-    static let trailerSize = 16 + 8
+    static let trailerSize = QueueFileChecksum.Algorithm.xxh3.digestSize + 8
     /// Largest content record; larger content is split.
     static let maximumRecord = 1 << 20
 
@@ -194,13 +195,13 @@ public enum QueueFile {
     }
 
     /// Parses and verifies a whole queue file held in memory. `verifyingChecksum: false` skips
-    /// the SHA-256 (and only it) for bytes this process has just made itself and never read back
+    /// the checksum (and only it) for bytes this process has just made itself and never read back
     /// from a disk (a message handed from the committing session to the scheduler): the checksum
     /// guards against damage on disk, which such bytes cannot have.
     public static func parse(_ bytes: [UInt8], verifyingChecksum: Bool = true) throws(QueueFileError) -> Parsed {
         var offset = 0
+        var algorithm = QueueFileChecksum.Algorithm.xxh3
         var hasher: QueueFileChecksum?
-        var digestSize = 16
         var envelopeFields: [String: String] = [:]
         var recipients: [QueuedRecipient] = []
         var recipientOffsets: [Int] = []
@@ -219,16 +220,13 @@ public enum QueueFile {
             switch type {
             case RecordType.version.rawValue:
                 guard !sawVersion, offset == 0 else { throw .badVersion }
-                if payload.elementsEqual(version) {
-                    hasher = QueueFileChecksum(.xxh3)
-                } else if payload.elementsEqual(version1) {
-                    hasher = QueueFileChecksum(.sha256)
-                    digestSize = 32
-                } else {
+                if payload.elementsEqual(version1) {
+                    algorithm = .sha256
+                } else if !payload.elementsEqual(version) {
                     throw .badVersion
                 }
                 sawVersion = true
-                if !verifyingChecksum { hasher = nil }
+                if verifyingChecksum { hasher = QueueFileChecksum(algorithm) }
                 hasher?.update(payload)
             case RecordType.envelope.rawValue:
                 guard sawVersion, !sawEnvelope else { throw .badEnvelope("misplaced envelope record") }
@@ -255,8 +253,8 @@ public enum QueueFile {
                 contentRanges.append((start, length))
                 contentSize += length
             case RecordType.end.rawValue:
-                guard length == digestSize + 8, start + length == bytes.count else { throw .missingTrailer }
-                if let hasher, !payload.prefix(digestSize).elementsEqual(hasher.finalize()) { throw .checksumMismatch }
+                guard length == algorithm.digestSize + 8, start + length == bytes.count else { throw .missingTrailer }
+                if let hasher, !payload.prefix(algorithm.digestSize).elementsEqual(hasher.finalize()) { throw .checksumMismatch }
                 var size = 0
                 for b in payload.suffix(8) { size = size << 8 | Int(b) }
                 guard size == contentSize else { throw .sizeMismatch }
